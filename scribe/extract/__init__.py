@@ -1,0 +1,532 @@
+"""Extraction: transcript text -> SessionFacts, every fact with its evidence.
+
+The spaCy pipeline (blank English, no model download) is assembled from registered
+components and rule files; `Extractor` loads it once per process. Numbers are read on
+a normalized copy of the text and every span is mapped back to the dictation's words.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from ..datafiles import cpt_table, measure_table
+from ..schema import (
+    BilledUnits,
+    CodeMinutes,
+    Evidence,
+    Measure,
+    Mention,
+    SessionFacts,
+    Statement,
+    Status,
+    Technique,
+    Telehealth,
+    Timepoint,
+    Transcript,
+)
+from . import components  # noqa: F401  (registers the scribe_* factories)
+from .normalize import NormalizedText, normalize
+from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, Param, find_params
+from .rules import entity_patterns, phrases, ruler_patterns
+
+STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
+# how far (characters) a minutes figure may sit from the code or service it belongs to
+CODE_GAP_BEFORE_CHARS = 40
+CODE_GAP_AFTER_CHARS = 30
+# how far (characters) a correction may reach back for the value it replaces
+CORRECTION_REACH_CHARS = 80
+
+
+def build_pipeline() -> Language:
+    """A blank English pipeline with Scribe's rule-based components."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", ";", "\n"]})
+    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": True})
+    ruler.add_patterns(ruler_patterns())
+    nlp.add_pipe("scribe_phrases")
+    nlp.add_pipe("scribe_context")
+    return nlp
+
+
+@lru_cache(maxsize=None)
+def get_extractor() -> "Extractor":
+    """The process-wide extractor: the pipeline is loaded once per process."""
+    return Extractor(build_pipeline())
+
+
+def extract(transcript: Transcript | str) -> SessionFacts:
+    """Facts of one dictation (library entry point)."""
+    if isinstance(transcript, str):
+        transcript = Transcript(text=transcript)
+    return get_extractor().extract(transcript)
+
+
+_CORRECTION_KIND = [
+    ("minutes", re.compile(r"\b(\d+)\s*(?:minutes?|mins?)\b", re.I)),
+    ("sets", re.compile(r"\b(\d+)\s*(?:sets?|rounds?)\b", re.I)),
+    ("reps", re.compile(r"\b(\d+)\s*(?:reps?|repetitions?)\b", re.I)),
+    ("seconds", re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?)\b", re.I)),
+    ("units", re.compile(r"\b(\d+)\s*units?\b", re.I)),
+    ("number", re.compile(r"\b(\d+(?:\.\d+)?)\b")),
+]
+
+
+def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
+    """'25 minutes, scratch that, 28 minutes' -> '28 minutes': the corrected value wins.
+
+    The replaced value keeps the whole phrase as its evidence, so a reviewer sees both.
+    """
+    cue_re = re.compile(
+        r"[,;:.]?\s*\b(?:" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")\b[,;:.]?\s*",
+        re.I,
+    )
+    edits: list[tuple[int, int, str, tuple[int, int] | None]] = []
+    text = nt.text
+    last_end = 0
+    for cue in cue_re.finditer(text):
+        after = text[cue.end(): cue.end() + 40]
+        for kind, pattern in _CORRECTION_KIND:
+            new = pattern.match(after)
+            if not new:
+                continue
+            window_start = max(last_end, cue.start() - CORRECTION_REACH_CHARS)
+            olds = list(pattern.finditer(text, window_start, cue.start()))
+            if not olds:
+                continue
+            old = olds[-1]
+            new_end = cue.end() + new.end()
+            span = (nt.to_original(old.start(), new_end))
+            edits.append((old.start(1), old.end(1), new.group(1), span))
+            edits.append((cue.start(), new_end, " " * (new_end - cue.start()), None))
+            last_end = new_end
+            break
+    return nt.replace(edits) if edits else nt
+
+
+class Extractor:
+    """Runs the pipeline and turns its annotations into SessionFacts."""
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        self.phrases = phrases()
+        patterns = entity_patterns()
+        self.implies = {p.pattern: p.implies for p in patterns if p.implies and isinstance(p.pattern, str)}
+        self.generic = {p.pattern for p in patterns if p.generic and isinstance(p.pattern, str)}
+        self.timed = {c.code: c.timed for c in cpt_table().codes}
+
+    # -- evidence -----------------------------------------------------------------------
+    def _evidence(self, transcript: Transcript, nt: NormalizedText, start: int, end: int) -> Evidence:
+        o_s, o_e = nt.to_original(start, end)
+        a_s, a_e = transcript.audio_span(o_s, o_e)
+        return Evidence(text=nt.original[o_s:o_e], start=o_s, end=o_e, audio_start=a_s, audio_end=a_e)
+
+    # -- main ---------------------------------------------------------------------------
+    def extract(self, transcript: Transcript) -> SessionFacts:
+        nt = apply_corrections(normalize(transcript.text), self.phrases.correction)
+        doc = self.nlp(nt.text)
+        ev = lambda s, e: self._evidence(transcript, nt, s, e)  # noqa: E731
+        facts = SessionFacts()
+        used: list[tuple[int, int]] = []  # characters already read as minutes, totals, scores
+        facts.minutes, facts.billed_units = self._minutes(doc, ev, used)
+        facts.total_treatment_minutes, facts.total_treatment_evidence = self._total_time(doc, ev, used)
+        facts.measures = self._measures(doc, ev, used)
+        facts.techniques = self._techniques(doc, ev, used)
+        facts.telehealth = self._telehealth(doc, ev)
+        facts.impairments = self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True)
+        facts.negated_findings = [m for m in self._mentions(doc, "IMPAIRMENT", ev) if m.negated]
+        facts.diagnoses = self._diagnoses(doc, ev)
+        facts.assist_levels = self._mentions(doc, "ASSIST", ev)
+        facts.cues = self._mentions(doc, "CUE", ev)
+        facts.strength_work = self._group(doc, "strength", ev)
+        facts.vague_phrases = self._group(doc, "vague", ev)
+        facts.maintenance_phrases = self._group(doc, "maintenance", ev)
+        facts.skilled_maintenance = bool(doc.spans.get("skilled_maintenance"))
+        facts.goals, facts.functional_changes, facts.responses, facts.plan = self._statements(doc, ev)
+        return facts
+
+    # -- techniques ---------------------------------------------------------------------
+    def _blocked(self, doc: Doc, used: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Characters that are not parameters: names ('5 times sit to stand'), codes,
+        and figures already read as code minutes, total time or scores."""
+        out = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("MEASURE", "CPT")]
+        out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(doc.text)]
+        return out + used
+
+    def _describes_deficit(self, doc: Doc, ent: Span) -> bool:
+        """'decreased left knee proprioception', 'slumped sitting posture': a deficit, not a drill."""
+        before = doc[max(ent.sent.start, ent.start - 4): ent.start].text.lower()
+        after = doc[ent.end: min(ent.sent.end, ent.end + 1)].text.lower()
+        if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
+            return True
+        return any(re.search(r"(?<![a-z])" + re.escape(m) + r"(?![a-z])", before) for m in self.phrases.impairment_modifiers)
+
+    def _technique_spans(self, doc: Doc) -> list[Span]:
+        raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)]
+        # adjacent names of one drill ("PNF rhythmic stabilization") are one mention
+        spans: list[Span] = []
+        for e in raw:
+            if spans and spans[-1].id_ == e.id_ and re.fullmatch(r"[\s-]*", doc.text[spans[-1].end_char:e.start_char]):
+                prev = spans.pop()
+                merged = Span(doc, prev.start, e.end, label="TECHNIQUE", span_id=e.id_)
+                merged._.status = prev._.status if prev._.status != "performed" else e._.status
+                spans.append(merged)
+            else:
+                spans.append(e)
+        for e in doc.ents:
+            category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
+            if category and not any(t.sent.start == e.sent.start and t.label_ == "TECHNIQUE" for t in spans):
+                span = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
+                span._.status = e._.status
+                spans.append(span)
+        # a generic category word beside a specific drill of the same category is the same work
+        keep = []
+        for s in spans:
+            if s.text.lower() in self.generic and any(
+                o is not s and o.id_ == s.id_ and o.sent.start == s.sent.start and o.text.lower() not in self.generic
+                for o in spans
+            ):
+                continue
+            keep.append(s)
+        return sorted(keep, key=lambda s: s.start_char)
+
+    def _attach(self, spans: list[Span], start: int, end: int, text: str, doc: Doc, previous_sentence: bool = False) -> Span | None:
+        """The technique a parameter or piece of equipment at start..end belongs to.
+
+        The drill named right after it ('3 sets of 10 of weight shifts'), else the last
+        one before it in the sentence, else the first after it; a sentence that names
+        no drill ('Three sets of thirty seconds.') continues the previous sentence.
+        """
+        if not spans:
+            return None
+        follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", text[end:end + 20], re.I)
+        same_sent = [s for s in spans if s.sent.start_char <= start < s.sent.end_char]
+        if follows:
+            nxt = [s for s in same_sent if s.start_char >= end and s.start_char - end <= follows.end() + 1]
+            if nxt:
+                return nxt[0]
+        before = [s for s in same_sent if s.end_char <= start]
+        if before:
+            return before[-1]
+        after = [s for s in same_sent if s.start_char >= end]
+        if after:
+            return after[0]
+        if not previous_sentence:
+            return None
+        sent = doc.char_span(start, end, alignment_mode="expand")
+        if sent is None:
+            return None
+        sent = sent.sent
+        if any(e.label_ in ("MEASURE", "CPT", "TECHNIQUE") for e in sent.ents):
+            return None
+        prev = [s for s in spans if s.sent.end_char <= sent.start_char]
+        if prev and prev[-1].sent.end == sent.start:
+            return prev[-1]
+        return None
+
+    def _techniques(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Technique]:
+        spans = self._technique_spans(doc)
+        params = find_params(doc.text, self._blocked(doc, used))
+        found: dict[int, dict] = {id(s): {"sets": None, "reps": None, "duration": None, "ev": {}} for s in spans}
+        for p in params:
+            owner = self._attach(spans, p.start, p.end, doc.text, doc, previous_sentence=True)
+            if owner is None:
+                continue
+            slot = found[id(owner)]
+            if slot[p.kind] is None:
+                slot[p.kind] = p.value
+                slot["ev"][p.kind] = (p.start, p.end)
+        equipment: dict[int, list[str]] = {id(s): [] for s in spans}
+        assist: dict[int, str] = {}
+        cues: dict[int, list[str]] = {id(s): [] for s in spans}
+        for e in doc.ents:
+            if e.label_ not in ("EQUIPMENT", "ASSIST", "CUE"):
+                continue
+            owner = self._attach(spans, e.start_char, e.end_char, doc.text, doc)
+            if owner is None:
+                continue
+            if e.label_ == "EQUIPMENT" and e.id_ not in equipment[id(owner)]:
+                equipment[id(owner)].append(e.id_)
+            elif e.label_ == "ASSIST":
+                assist.setdefault(id(owner), e.id_)
+            elif e.label_ == "CUE" and e.id_ not in cues[id(owner)]:
+                cues[id(owner)].append(e.id_)
+        merged: dict[tuple[str, str], Technique] = {}
+        for s in spans:
+            slot = found[id(s)]
+            status = Status(s._.status or "performed")
+            tech = Technique(
+                category=s.id_,
+                name=s.text,
+                status=status,
+                sets=int(slot["sets"]) if slot["sets"] is not None else None,
+                reps=int(slot["reps"]) if slot["reps"] is not None else None,
+                duration_seconds=slot["duration"],
+                equipment=equipment[id(s)],
+                assist_level=assist.get(id(s)),
+                cues=cues[id(s)],
+                evidence=ev(s.start_char, s.end_char),
+                parameter_evidence={
+                    ("duration_seconds" if k == "duration" else k): ev(*v) for k, v in slot["ev"].items()
+                },
+            )
+            key = (tech.category, s.text.lower())
+            if key in merged:
+                merged[key] = _merge(merged[key], tech)
+            else:
+                merged[key] = tech
+        return list(merged.values())
+
+    # -- measures -----------------------------------------------------------------------
+    def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
+        table = measure_table()
+        ents = [e for e in doc.ents if e.label_ == "MEASURE"]
+        out: list[Measure] = []
+        ph = self.phrases
+        for i, ent in enumerate(ents):
+            sent = ent.sent
+            later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
+            clause = re.search(r";|\bthen\b", doc.text[ent.end_char:sent.end_char])
+            stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
+            window = doc.text[ent.end_char:stop]
+            base = ent.end_char
+            values = list(_score_values(window))
+            if not values:
+                prev_end = ents[i - 1].end_char if i > 0 else sent.start_char
+                start = max(sent.start_char, prev_end)
+                window = doc.text[start:ent.start_char]
+                base = start
+                values = list(_score_values(window))[-1:]
+            definition = table.get(ent.id_)
+            previous_end = 0
+            for k, (s, e, value, maximum, unit) in enumerate(values):
+                before = window[previous_end:s].lower()
+                after_end = values[k + 1][0] if k + 1 < len(values) else len(window)
+                after = window[e:after_end].lower()
+                timepoint = _timepoint(before, after, ph)
+                previous_end = e
+                unit = unit or definition.unit
+                m = Measure(
+                    measure=ent.id_,
+                    value=value,
+                    max=maximum,
+                    unit=unit,
+                    timepoint=timepoint,
+                    valid=_in_range(definition, value, maximum, unit),
+                    evidence=ev(min(ent.start_char, base + s), max(ent.end_char, base + e)),
+                )
+                out.append(m)
+                used.append((base + s, base + e))
+        return _dedupe_measures(out)
+
+    # -- minutes ------------------------------------------------------------------------
+    def _code_mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
+        out = [(e.start_char, e.end_char, e.id_) for e in doc.ents if e.label_ == "CPT"]
+        covered = [(s, e) for s, e, _ in out]
+        for m in CODE_NUMBER.finditer(doc.text):
+            if not any(s <= m.start() < e for s, e in covered):
+                out.append((m.start(), m.end(), m.group()))
+        return sorted(out)
+
+    def _minutes(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[list[CodeMinutes], list[BilledUnits]]:
+        text = doc.text
+        codes = self._code_mentions(doc)
+        total_spans = [(s.start_char, s.end_char) for s in doc.spans.get("total_time", [])]
+        total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
+        out: list[CodeMinutes] = []
+        for m in MINUTES.finditer(text):
+            if any(s <= m.start() and m.start() - e <= 12 for s, e in total_spans) or re.search(
+                r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
+            ) or re.match(r"\s*(?:total|in total|timed|overall)\b", text[m.end():m.end() + 12], re.I):
+                continue
+            code = self._code_for(m.start(), m.end(), codes, text)
+            if code is None:
+                continue
+            c_start, c_end, c = code
+            used.append((m.start(), m.end()))
+            out.append(
+                CodeMinutes(
+                    code=c,
+                    minutes=int(m.group(1)),
+                    timed=self.timed.get(c, True),
+                    evidence=ev(min(c_start, m.start()), max(c_end, m.end())),
+                )
+            )
+        billed: list[BilledUnits] = []
+        for u in UNITS.finditer(text):
+            code = self._code_for(u.start(), u.end(), codes, text)
+            if code:
+                used.append((u.start(), u.end()))
+                billed.append(BilledUnits(code=code[2], units=int(u.group(1)), evidence=ev(min(code[0], u.start()), max(code[1], u.end()))))
+        return out, billed
+
+    def _code_for(self, start: int, end: int, codes, text: str):
+        """The code a minutes figure at start..end is dictated with, if any."""
+        after = [c for c in codes if c[0] >= end and c[0] - end <= CODE_GAP_AFTER_CHARS]
+        for c in after:
+            between = text[end:c[0]]
+            if re.fullmatch(r"\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
+                return c
+        before = [c for c in codes if c[1] <= start and start - c[1] <= CODE_GAP_BEFORE_CHARS]
+        for c in reversed(before):
+            between = text[c[1]:start]
+            if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of)\b|\d", between, re.I):
+                continue
+            return c
+        return None
+
+    def _total_time(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[int | None, Evidence | None]:
+        text = doc.text
+        for span in doc.spans.get("total_time", []):
+            if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
+                continue
+            tail = text[span.end_char: span.end_char + 40]
+            m = re.match(r"[^.;\d]{0,25}?(\d+)\s*(?:minutes?|mins?)\b", tail, re.I)
+            if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
+                used.append((span.end_char + m.start(1), span.end_char + m.end()))
+                return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
+            head = text[max(0, span.start_char - 20): span.start_char]
+            m = re.search(r"(\d+)\s*(?:minutes?|mins?)\s*$", head, re.I)
+            if m and span.text.lower().startswith(("total", "minutes total")):
+                s = span.start_char - (len(head) - m.start())
+                used.append((s, span.start_char))
+                return int(m.group(1)), ev(s, span.end_char)
+        return None, None
+
+    # -- telehealth, mentions, statements ------------------------------------------------
+    def _telehealth(self, doc: Doc, ev) -> Telehealth:
+        tele = [e for e in doc.ents if e.label_ == "TELEHEALTH" and not e._.negated]
+        if not tele:
+            return Telehealth()
+        mod = list(doc.spans.get("telehealth_modifier", []))
+        pos = list(doc.spans.get("place_of_service", []))
+        cov = list(doc.spans.get("coverage_confirmed", []))
+        modifier = None
+        if mod:
+            modifier = re.search(r"95|gt|93", mod[0].text, re.I).group().upper()
+        place = None
+        if pos:
+            digits = re.search(r"\d+|zero two", pos[0].text, re.I).group()
+            place = "02" if digits in ("02", "2", "zero two") else "10"
+        evidence = [ev(s.start_char, s.end_char) for s in [tele[0], *mod[:1], *pos[:1], *cov[:1]]]
+        return Telehealth(telehealth=True, modifier=modifier, place_of_service=place, coverage_confirmed=bool(cov), evidence=evidence)
+
+    def _mentions(self, doc: Doc, label: str, ev, drop_negated: bool = False) -> list[Mention]:
+        out: list[Mention] = []
+        for e in doc.ents:
+            if e.label_ != label:
+                continue
+            negated = bool(e._.negated) or e._.status == "not_performed" and label == "IMPAIRMENT"
+            if drop_negated and negated:
+                continue
+            out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
+        return out
+
+    def _diagnoses(self, doc: Doc, ev) -> list[Mention]:
+        out = []
+        for m in self._mentions(doc, "DIAGNOSIS", ev, drop_negated=True):
+            if m.id == "stroke":
+                window = doc.text.lower()[max(0, m.evidence.start - 30): m.evidence.end + 30]
+                side = re.search(r"\b(left|right|l|r)\b", window)
+                if side:
+                    m.side = "left" if side.group(1) in ("left", "l") else "right"
+            out.append(m)
+        return out
+
+    def _group(self, doc: Doc, group: str, ev) -> list[Mention]:
+        return [Mention(id=group, text=s.text, evidence=ev(s.start_char, s.end_char)) for s in doc.spans.get(group, [])]
+
+    def _statements(self, doc: Doc, ev):
+        def has(group: str, sent: Span) -> bool:
+            return any(sent.start <= s.start and s.end <= sent.end for s in doc.spans.get(group, []))
+
+        goals, changes, responses, plan = [], [], [], []
+        for sent in doc.sents:
+            st = Statement(text=sent.text.strip(), evidence=ev(sent.start_char, sent.end_char))
+            if not st.text:
+                continue
+            functional = has("functional", sent)
+            if functional and has("goal_cues", sent):
+                goals.append(st)
+            elif functional and has("change_cues", sent):
+                changes.append(st)
+            if has("response_cues", sent):
+                responses.append(st)
+            if has("plan_cues", sent):
+                plan.append(st)
+        return goals, changes, responses, plan
+
+
+def _merge(a: Technique, b: Technique) -> Technique:
+    """One drill mentioned twice: the stronger status wins, parameters fill the gaps."""
+    first, second = (a, b) if STATUS_PRIORITY[a.status.value] <= STATUS_PRIORITY[b.status.value] else (b, a)
+    data = first.model_dump()
+    for key in ("sets", "reps", "duration_seconds", "assist_level"):
+        if data[key] is None:
+            data[key] = getattr(second, key)
+            if key in second.parameter_evidence:
+                data["parameter_evidence"][key] = second.parameter_evidence[key].model_dump()
+    data["equipment"] = list(dict.fromkeys(first.equipment + second.equipment))
+    data["cues"] = list(dict.fromkeys(first.cues + second.cues))
+    return Technique.model_validate(data)
+
+
+def _score_values(window: str):
+    """(start, end, value, max, unit) of each number in a measure's window."""
+    for m in SCORE.finditer(window):
+        if m.group(1) is not None:
+            value, maximum, unit = float(m.group(1)), float(m.group(2)), None
+            if re.match(r"\s*[a-z]", window[m.end():m.end() + 3], re.I) and maximum == value and value < 5:
+                continue  # "2/2 weakness" is "secondary to", not a score
+        else:
+            value, maximum = float(m.group(3)), None
+            unit = UNIT_CANON.get((m.group(4) or "").lower())
+            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?)\b", window[m.end():m.end() + 8], re.I):
+                continue
+        yield m.start(), m.end(), value, maximum, unit
+
+
+def _has_any(text: str, terms: list[str]) -> bool:
+    return any(re.search(r"(?<![a-z])" + re.escape(t) + r"(?![a-z])", text) for t in terms)
+
+
+def _timepoint(before: str, after: str, ph) -> Timepoint:
+    """Whether a score was today's, an earlier one or a goal, from the words around it."""
+    after_head = re.split(r"[,;]|\band\b|\bwith\b", after, maxsplit=1)[0]
+    if _has_any(before[-25:], ph.measure_goal):
+        return Timepoint.goal
+    if _has_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
+        return Timepoint.prior
+    near = before[-20:]
+    if _has_any(near, ph.measure_current) and not re.search(r"\bfrom\s*$", near):
+        return Timepoint.current
+    if _has_any(near, [t for t in ph.measure_prior if t != "was"]):
+        return Timepoint.prior
+    return Timepoint.current
+
+
+def _in_range(definition, value: float, maximum: float | None, unit: str) -> bool:
+    high = definition.max
+    if unit == "cm" and definition.unit == "inches":
+        high = definition.max * 2.54
+    if unit == "feet" and definition.unit == "meters":
+        high = definition.max * 3.281
+    if maximum is not None and definition.unit == "points" and maximum != definition.max:
+        return False
+    return definition.min <= value <= high
+
+
+def _dedupe_measures(measures: list[Measure]) -> list[Measure]:
+    seen: set[tuple] = set()
+    out = []
+    for m in measures:
+        key = (m.measure, m.value, m.timepoint)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(m)
+    return out

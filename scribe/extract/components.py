@@ -1,0 +1,136 @@
+"""spaCy components of the extractor, registered by name (spaCy's factories habit).
+
+- `scribe_phrases`: phrase groups from phrases.json and the ConText modifiers from
+  context.jsonl, matched on lower-case text into `doc.spans[group]`.
+- `scribe_context`: the ConText algorithm (Chapman et al.; as in medspacy): a modifier
+  ("declined", "plan to add", "at evaluation", "no") reaches the targets in its
+  direction until a terminator ("but", "during", "then") or the end of its scope, and
+  the nearest one decides a target's status.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from .rules import context_rules, phrases
+
+if not Span.has_extension("status"):
+    Span.set_extension("status", default=None)  # performed|planned|not_performed|historical
+if not Span.has_extension("negated"):
+    Span.set_extension("negated", default=False)
+if not Span.has_extension("modifier"):
+    Span.set_extension("modifier", default=None)  # the Span that decided the status
+
+CONTEXT_GROUP = "context"
+TARGET_LABELS = ("TECHNIQUE", "MEASURE", "IMPAIRMENT", "DIAGNOSIS", "EQUIPMENT")
+STATUS_OF = {
+    "NOT_PERFORMED": "not_performed",
+    "PLANNED": "planned",
+    "HISTORICAL": "historical",
+    "NEGATED": "not_performed",
+}
+
+
+class PhraseGroups:
+    """Matches every phrase group into doc.spans; context modifiers into doc.spans['context']."""
+
+    def __init__(self, nlp: Language):
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        groups = phrases().model_dump()
+        for group, terms in groups.items():
+            self.matcher.add(group, [nlp.make_doc(t.strip()) for t in terms])
+        self.rules: dict[str, list] = {}
+        for rule in context_rules():
+            key = f"{rule.category}|{rule.direction}|{rule.max_scope or 0}"
+            self.rules.setdefault(key, []).append(nlp.make_doc(rule.literal.strip()))
+        for key, docs in self.rules.items():
+            self.matcher.add(f"ctx:{key}", docs)
+
+    def __call__(self, doc: Doc) -> Doc:
+        groups: dict[str, list[Span]] = {}
+        for match_id, start, end in self.matcher(doc):
+            name = doc.vocab.strings[match_id]
+            if name.startswith("ctx:"):
+                groups.setdefault(CONTEXT_GROUP, []).append(Span(doc, start, end, label=name[4:]))
+            else:
+                groups.setdefault(name, []).append(Span(doc, start, end, label=name))
+        for name, spans in groups.items():
+            doc.spans[name] = spans
+        return doc
+
+
+@Language.factory("scribe_phrases")
+def make_phrase_groups(nlp: Language, name: str) -> PhraseGroups:
+    return PhraseGroups(nlp)
+
+
+def _modifiers(doc: Doc) -> list[tuple[Span, str, str, int]]:
+    """(span, category, direction, scope) for every context match, longest first."""
+    out = []
+    for span in doc.spans.get(CONTEXT_GROUP, []):
+        category, direction, scope = span.label_.split("|")
+        out.append((span, category, direction, int(scope) or 10_000))
+    return out
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
+class ConText:
+    """Assigns `span._.status` to techniques (and `._.negated` to clinical mentions)."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        mods = _modifiers(doc)
+        pseudo = [m for m in mods if m[1] == "PSEUDO"]
+        # a modifier inside a pseudo-modifier ("no" in "without loss of balance") is void,
+        # and so is a shorter modifier inside a longer one
+        live = []
+        for m in mods:
+            if m[1] == "PSEUDO":
+                continue
+            if any(_overlaps(m[0], p[0]) for p in pseudo):
+                continue
+            if any(o is not m and o[1] != "PSEUDO" and o[0].start <= m[0].start and m[0].end <= o[0].end and len(o[0]) > len(m[0]) for o in mods):
+                continue
+            live.append(m)
+        terminators = [m[0] for m in live if m[1] == "TERMINATE"]
+        modifiers = [m for m in live if m[1] != "TERMINATE"]
+        for ent in doc.ents:
+            if ent.label_ not in TARGET_LABELS:
+                continue
+            best: tuple[int, Span, str] | None = None
+            for span, category, direction, scope in modifiers:
+                if span.sent.start != ent.sent.start or _overlaps(span, ent):
+                    continue
+                if span.end <= ent.start and direction in ("forward", "bidirectional"):
+                    gap = (span.end, ent.start)
+                elif ent.end <= span.start and direction in ("backward", "bidirectional"):
+                    gap = (ent.end, span.start)
+                else:
+                    continue
+                distance = gap[1] - gap[0]
+                if distance > scope:
+                    continue
+                if any(gap[0] <= t.start and t.end <= gap[1] and not _overlaps(t, span) for t in terminators):
+                    continue
+                if category == "NEGATED" and ent.label_ == "TECHNIQUE" and distance > 2:
+                    continue  # "no" negates the drill right after it, not the whole clause
+                if best is None or distance < best[0]:
+                    best = (distance, span, category)
+            if best is None:
+                ent._.status = "performed"
+                continue
+            _, span, category = best
+            ent._.modifier = span
+            if category == "NEGATED":
+                ent._.negated = True
+            ent._.status = STATUS_OF[category]
+        return doc
+
+
+@Language.factory("scribe_context")
+def make_context(nlp: Language, name: str) -> ConText:
+    return ConText()

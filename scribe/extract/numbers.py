@@ -1,0 +1,106 @@
+"""Numeric mentions in normalized dictation text: parameters, minutes, scores.
+
+Small regular expressions over the normalized text ("3 sets of 10", "30 second holds
+times 3", "97112 for 24 minutes", "44/56"); the extractor decides what each belongs to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+NUM = r"(\d+(?:\.\d+)?)"
+SEC = r"(?:seconds?|secs?|s)\b"
+MIN = r"(?:minutes?|mins?)\b"
+TIME = rf"(?:{SEC}|{MIN})"
+SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?)\b"
+REPS_WORD = r"(?:reps?|repetitions?)\b"
+HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
+SECONDS_PER = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+               "min": 60, "mins": 60, "minute": 60, "minutes": 60}
+
+
+@dataclass
+class Param:
+    kind: str  # sets | reps | duration
+    value: float
+    start: int
+    end: int
+
+
+def _seconds(value: str, unit: str) -> float:
+    return float(value) * SECONDS_PER[unit.lower().rstrip(".")]
+
+
+_PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
+    # 3 sets of 10 reps with 5 second holds handled piecewise below
+    (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
+    (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
+    (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME})(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
+    (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
+    (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
+    (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
+    (re.compile(rf"\b{NUM}\s*{SETS_WORD}", re.I), ("sets",)),
+    (re.compile(rf"\b{NUM}\s*{REPS_WORD}", re.I), ("reps",)),
+    (re.compile(rf"(?:\bx|×|\btimes)\s*{NUM}\b(?!\s*(?:{TIME}|/|%))", re.I), ("sets",)),
+    (re.compile(rf"\b{NUM}\s*[- ]?({TIME})", re.I), ("duration",)),
+]
+
+
+def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
+    """Sets, reps and durations in `text`, skipping character ranges in `blocked`."""
+    taken = [False] * (len(text) + 1)
+    for s, e in blocked:
+        for i in range(max(s, 0), min(e, len(text))):
+            taken[i] = True
+    out: list[Param] = []
+    for pattern, kinds in _PARAM_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(taken[i] for i in range(m.start(), m.end())):
+                continue
+            values = [g for g in m.groups()]
+            params: list[Param] = []
+            it = iter(values)
+            ok = True
+            for kind in kinds:
+                v = next(it)
+                while v is not None and not re.fullmatch(r"\d+(?:\.\d+)?", v):
+                    v = next(it)  # skip the "x" or unit group
+                if v is None:
+                    ok = False
+                    break
+                if kind == "duration":
+                    unit = next((g for g in values if g and re.fullmatch(TIME, g, re.I)), None)
+                    if unit is None:
+                        ok = False
+                        break
+                    params.append(Param("duration", _seconds(v, unit), m.start(), m.end()))
+                else:
+                    params.append(Param(kind, float(v), m.start(), m.end()))
+            if not ok:
+                continue
+            out.extend(params)
+            for i in range(m.start(), m.end()):
+                taken[i] = True
+    return sorted(out, key=lambda p: p.start)
+
+
+MINUTES = re.compile(rf"\b(\d+)\s*[- ]?{MIN}", re.I)
+CODE_NUMBER = re.compile(r"\b97\d{3}\b")
+UNITS = re.compile(r"\b(\d+)\s*units?\b", re.I)
+SCORE = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of)\s*(\d+(?:\.\d+)?)(?![\d/])"
+    r"|(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(seconds?|secs?|s\b|sec\b|points?|pts?|percent|%|"
+    r"m/s|meters per second|metres per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b|cm\b|centimeters?|centimetres?))?",
+    re.I,
+)
+UNIT_CANON = {
+    "second": "seconds", "seconds": "seconds", "sec": "seconds", "secs": "seconds", "s": "seconds",
+    "point": "points", "points": "points", "pt": "points", "pts": "points",
+    "percent": "percent", "%": "percent",
+    "m/s": "m/s", "meters per second": "m/s", "metres per second": "m/s",
+    "meter": "meters", "meters": "meters", "metre": "meters", "metres": "meters", "m": "meters",
+    "feet": "feet", "ft": "feet", "foot": "feet",
+    "inches": "inches", "inch": "inches", "in": "inches",
+    "cm": "cm", "centimeter": "cm", "centimeters": "cm", "centimetre": "cm", "centimetres": "cm",
+}

@@ -1,0 +1,96 @@
+"""Rule files of the extractor, each validated on load (file and line on error).
+
+- techniques.jsonl, equipment.jsonl, clinical.jsonl, care.jsonl: EntityRuler patterns
+- context.jsonl: ConText modifiers (category, direction, scope)
+- phrases.json: phrase groups (vague wording, maintenance, strength work, cues ...)
+- numbers.json: spoken-number exceptions and spoken CPT prefixes
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ...datafiles import cpt_table, load_json, load_jsonl, measure_table
+
+PACKAGE = "scribe.extract.rules"
+
+Label = Literal["TECHNIQUE", "EQUIPMENT", "IMPAIRMENT", "DIAGNOSIS", "ASSIST", "CUE", "TELEHEALTH"]
+
+
+class EntityPattern(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: Label
+    pattern: str | list[dict[str, Any]]
+    id: str
+    implies: str | None = None  # equipment that names a technique on its own (BAPS board)
+    generic: bool = False  # a category word ("balance training") dropped beside a specific drill
+
+
+class ContextRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    literal: str
+    category: Literal["NOT_PERFORMED", "PLANNED", "HISTORICAL", "NEGATED", "TERMINATE", "PSEUDO"]
+    direction: Literal["forward", "backward", "bidirectional", "terminate", "pseudo"]
+    max_scope: int | None = None
+
+
+class Phrases(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    vague: list[str]
+    maintenance: list[str]
+    skilled_maintenance: list[str]
+    strength: list[str]
+    functional: list[str]
+    goal_cues: list[str]
+    change_cues: list[str]
+    response_cues: list[str]
+    plan_cues: list[str]
+    correction: list[str]
+    telehealth_modifier: list[str]
+    place_of_service: list[str]
+    coverage_confirmed: list[str]
+    measure_prior: list[str]
+    measure_goal: list[str]
+    measure_current: list[str]
+    total_time: list[str]
+    timed_total: list[str]
+    rest_time: list[str]
+    impairment_modifiers: list[str]
+
+
+ENTITY_FILES = ("techniques.jsonl", "equipment.jsonl", "clinical.jsonl", "care.jsonl")
+
+
+@lru_cache(maxsize=None)
+def entity_patterns() -> tuple[EntityPattern, ...]:
+    """Every EntityRuler pattern: the rule files plus CPT names and measure aliases."""
+    out: list[EntityPattern] = []
+    for name in ENTITY_FILES:
+        out.extend(load_jsonl(PACKAGE, name, EntityPattern))
+    return tuple(out)
+
+
+def ruler_patterns() -> list[dict[str, Any]]:
+    """Patterns in spaCy's EntityRuler format (label, pattern, id)."""
+    pats: list[dict[str, Any]] = [
+        {"label": p.label, "pattern": p.pattern, "id": p.id} for p in entity_patterns()
+    ]
+    for code in cpt_table().codes:
+        pats.append({"label": "CPT", "pattern": code.code, "id": code.code})
+        pats.extend({"label": "CPT", "pattern": s, "id": code.code} for s in code.spoken)
+    for m in measure_table().measures:
+        pats.extend({"label": "MEASURE", "pattern": a, "id": m.id} for a in m.aliases)
+    return pats
+
+
+@lru_cache(maxsize=None)
+def context_rules() -> tuple[ContextRule, ...]:
+    return tuple(load_jsonl(PACKAGE, "context.jsonl", ContextRule))
+
+
+@lru_cache(maxsize=None)
+def phrases() -> Phrases:
+    return load_json(PACKAGE, "phrases.json", Phrases)

@@ -1,0 +1,145 @@
+"""The one place that chains the stages: input file -> Transcript -> facts -> Note."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .billing import compute_units
+from .checks import check
+from .errors import InputError
+from .extract import extract
+from .schema import Method, Note, SessionFacts, SessionMeta, Transcript
+
+TEXT_SUFFIXES = {".txt", ".text", ".md"}
+# bytes read to decide whether a file is text (NUL bytes mean binary)
+SNIFF_BYTES = 8192
+
+
+def load_text_transcript(path: str | Path) -> Transcript:
+    """A UTF-8 transcript file; a missing, empty or binary file is an InputError."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=str(p))
+    if p.is_dir():
+        raise InputError("is a directory, expected a transcript file", path=str(p))
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", path=str(p)) from exc
+    if b"\x00" in raw[:SNIFF_BYTES]:
+        raise InputError("is a binary file, not a UTF-8 transcript", path=str(p))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"is not UTF-8 text (bad byte at offset {exc.start})", path=str(p)) from exc
+    if not text.strip():
+        raise InputError("is empty: there is no dictation to make a note from", path=str(p))
+    return Transcript(text=text, source=str(p))
+
+
+def load_transcript(path: str | Path) -> Transcript:
+    """Any supported input: a .txt transcript (audio arrives with the transcription stage)."""
+    p = Path(path)
+    if p.suffix.lower() in TEXT_SUFFIXES or not p.suffix:
+        return load_text_transcript(p)
+    raise InputError(
+        f"unsupported file type '{p.suffix}': give a UTF-8 .txt transcript", path=str(p)
+    )
+
+
+def build_note(
+    transcript: Transcript,
+    *,
+    meta: SessionMeta | None = None,
+    method: Method = Method.cms,
+    facts: SessionFacts | None = None,
+) -> Note:
+    """Extract, bill and check one dictation."""
+    facts = facts if facts is not None else extract(transcript)
+    meta = meta or SessionMeta()
+    performed_only = facts.timed_minutes()
+    units = compute_units(performed_only, method) if performed_only else None
+    findings = check(facts, meta=meta, method=method)
+    return Note(
+        meta=meta,
+        transcript=transcript,
+        facts=facts,
+        units=units,
+        findings=findings,
+        scribe_version=__version__,
+    )
+
+
+def note_from_file(path: str | Path, *, meta: SessionMeta | None = None, method: Method = Method.cms) -> Note:
+    return build_note(load_transcript(path), meta=meta, method=method)
+
+
+def extraction_summary(note: Note) -> dict[str, Any]:
+    """The `scribe extract --format json` contract (keys relied on by outside checks).
+
+    Unknown values are null, never guessed.
+    """
+    f = note.facts
+    timed = f.timed_minutes()
+
+    def ev(e) -> dict[str, Any]:
+        d = e.model_dump(mode="json")
+        if d.get("audio_start") is None:
+            d.pop("audio_start", None)
+            d.pop("audio_end", None)
+        return d
+
+    return {
+        "techniques": [
+            {
+                "category": t.category,
+                "name": t.name,
+                "status": t.status.value,
+                "sets": t.sets,
+                "reps": t.reps,
+                "duration_seconds": t.duration_seconds,
+                "equipment": t.equipment,
+                "assist_level": t.assist_level,
+                "cues": t.cues,
+                "evidence": ev(t.evidence),
+                "parameter_evidence": {k: ev(v) for k, v in t.parameter_evidence.items()},
+            }
+            for t in f.techniques
+        ],
+        "measures": [
+            {
+                "measure": m.measure,
+                "value": m.value,
+                "max": m.max,
+                "unit": m.unit,
+                "timepoint": m.timepoint.value,
+                "valid": m.valid,
+                "evidence": ev(m.evidence),
+            }
+            for m in f.measures
+        ],
+        "minutes": timed,
+        "untimed_minutes": f.untimed_minutes(),
+        "minutes_evidence": [
+            {"code": m.code, "minutes": m.minutes, "evidence": ev(m.evidence)} for m in f.minutes
+        ],
+        "total_timed_minutes": sum(timed.values()) if timed else None,
+        "total_treatment_minutes": f.total_treatment_minutes,
+        "units": dict(note.units.units) if note.units else {},
+        "units_method": note.units.method.value if note.units else None,
+        "total_units": note.units.total_units if note.units else 0,
+        "telehealth": f.telehealth.telehealth,
+        "telehealth_detail": f.telehealth.model_dump(mode="json", exclude={"evidence"}),
+        "impairments": sorted({m.id for m in f.impairments}),
+        "diagnoses": [{"id": d.id, "side": d.side, "evidence": ev(d.evidence)} for d in f.diagnoses],
+        "assist_levels": sorted({m.id for m in f.assist_levels}),
+        "cues": sorted({m.id for m in f.cues}),
+        "goals": [s.text for s in f.goals],
+        "functional_changes": [s.text for s in f.functional_changes],
+        "findings": [
+            {"rule": x.rule, "severity": x.severity.value, "message": x.message, "fix": x.fix}
+            for x in note.findings
+        ],
+    }
