@@ -14,7 +14,9 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ScribeError, UsageError
+from .fileio import write_atomic
 
+EXTENSIONS = {"md": ".md", "html": ".html", "txt": ".txt", "json": ".json"}
 CODE_MINUTES = re.compile(r"^(\d{5}|[A-Z]\d{4})=(-?\d+)$")
 
 
@@ -27,8 +29,6 @@ class _Parser(argparse.ArgumentParser):
 
 def _write(text: str, out: str | None) -> None:
     if out:
-        from .render import write_atomic
-
         write_atomic(Path(out), text)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
@@ -67,7 +67,7 @@ def _note_inputs(path: Path) -> list[Path]:
 
 def cmd_note(args: argparse.Namespace) -> int:
     from .pipeline import note_from_file
-    from .render import EXTENSIONS, render
+    from .render import render
 
     src = Path(args.file)
     files = _note_inputs(src)
@@ -78,8 +78,6 @@ def cmd_note(args: argparse.Namespace) -> int:
     # a folder: one note per transcript into the output folder
     out_dir = Path(args.output or "notes")
     out_dir.mkdir(parents=True, exist_ok=True)
-    from .render import write_atomic
-
     failed = 0
     for f in files:
         try:

@@ -67,6 +67,7 @@ def extract(transcript: Transcript | str) -> SessionFacts:
 
 
 _CORRECTION_KIND = [
+    ("sets_reps", re.compile(r"\b(\d+\s*(?:sets?|rounds?)\s*(?:of|x)\s*\d+(?:\.\d+)?(?:\s*(?:reps?|repetitions?|seconds?|secs?|minutes?))?)", re.I)),
     ("minutes", re.compile(r"\b(\d+)\s*(?:minutes?|mins?)\b", re.I)),
     ("sets", re.compile(r"\b(\d+)\s*(?:sets?|rounds?)\b", re.I)),
     ("reps", re.compile(r"\b(\d+)\s*(?:reps?|repetitions?)\b", re.I)),
@@ -118,6 +119,11 @@ class Extractor:
         self.implies = {p.pattern: p.implies for p in patterns if p.implies and isinstance(p.pattern, str)}
         self.generic = {p.pattern for p in patterns if p.generic and isinstance(p.pattern, str)}
         self.timed = {c.code: c.timed for c in cpt_table().codes}
+        self.equipment_words = [
+            (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.id)
+            for p in patterns
+            if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and len(p.pattern) > 4
+        ]
 
     # -- evidence -----------------------------------------------------------------------
     def _evidence(self, transcript: Transcript, nt: NormalizedText, start: int, end: int) -> Evidence:
@@ -153,7 +159,7 @@ class Extractor:
     def _blocked(self, doc: Doc, used: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Characters that are not parameters: names ('5 times sit to stand'), codes,
         and figures already read as code minutes, total time or scores."""
-        out = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("MEASURE", "CPT")]
+        out = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(doc.text)]
         return out + used
 
@@ -166,20 +172,47 @@ class Extractor:
         return any(re.search(r"(?<![a-z])" + re.escape(m) + r"(?![a-z])", before) for m in self.phrases.impairment_modifiers)
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
+        """Mentions of distinct drills, after the rules that join or drop names."""
         raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)]
-        # adjacent names of one drill ("PNF rhythmic stabilization") are one mention
         spans: list[Span] = []
+        heading: Span | None = None
         for e in raw:
-            if spans and spans[-1].id_ == e.id_ and re.fullmatch(r"[\s-]*", doc.text[spans[-1].end_char:e.start_char]):
+            if heading is not None and heading.sent.start != e.sent.start:
+                heading = None
+            gap = doc.text[spans[-1].end_char:e.start_char] if spans else None
+            if spans and re.fullmatch(r"[\s-]*", gap or "x"):
                 prev = spans.pop()
-                merged = Span(doc, prev.start, e.end, label="TECHNIQUE", span_id=e.id_)
+                # adjacent names of one drill ("PNF rhythmic stabilization") are one
+                # mention; of two categories ("virtual reality optokinetic training")
+                # the first names the drill
+                merged = Span(doc, prev.start, e.end, label="TECHNIQUE", span_id=prev.id_)
                 merged._.status = prev._.status if prev._.status != "performed" else e._.status
                 spans.append(merged)
-            else:
-                spans.append(e)
+                continue
+            if doc.text[e.end_char:e.end_char + 2].strip().startswith(":") and any(
+                o.start > e.end and o.sent.start == e.sent.start for o in raw
+            ):
+                heading = e  # "Proprioceptive drills: single leg balance on the BOSU, ..."
+                continue
+            if heading is not None and e.id_ != heading.id_:
+                relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=heading.id_)
+                relabelled._.status = e._.status
+                e = relabelled
+            if spans and spans[-1].sent.start == e.sent.start and re.search(
+                r"\b(?:in|during|with|while|from|for)\s+(?:the\s+|a\s+|an\s+)?(?:standing\s+|seated\s+|sitting\s+)?$",
+                doc.text[e.sent.start_char:e.start_char], re.I,
+            ) and not re.search(r"[;]|\bthen\b", doc.text[spans[-1].end_char:e.start_char]):
+                continue  # "perturbations in tandem stance": the stance is where, not what
+            spans.append(e)
         for e in doc.ents:
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
-            if category and not any(t.sent.start == e.sent.start and t.label_ == "TECHNIQUE" for t in spans):
+            before = [t for t in spans if t.sent.start == e.sent.start and t.end <= e.start]
+            # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
+            if category and (
+                not before
+                or re.search(r"\d", doc.text[before[-1].end_char:e.start_char])
+                or (before[-1]._.status or "performed") != (e._.status or "performed")
+            ):
                 span = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
                 span._.status = e._.status
                 spans.append(span)
@@ -203,6 +236,9 @@ class Extractor:
         """
         if not spans:
             return None
+        inside = [s for s in spans if s.start_char <= start and end <= s.end_char]
+        if inside:
+            return inside[0]
         follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", text[end:end + 20], re.I)
         same_sent = [s for s in spans if s.sent.start_char <= start < s.sent.end_char]
         if follows:
@@ -255,6 +291,10 @@ class Extractor:
                 assist.setdefault(id(owner), e.id_)
             elif e.label_ == "CUE" and e.id_ not in cues[id(owner)]:
                 cues[id(owner)].append(e.id_)
+        for s in spans:  # equipment named inside the drill's name ("balance beam walking")
+            for pattern, equipment_id in self.equipment_words:
+                if pattern.search(s.text) and equipment_id not in equipment[id(s)]:
+                    equipment[id(s)].append(equipment_id)
         merged: dict[tuple[str, str], Technique] = {}
         for s in spans:
             slot = found[id(s)]
@@ -279,7 +319,7 @@ class Extractor:
                 merged[key] = _merge(merged[key], tech)
             else:
                 merged[key] = tech
-        return list(merged.values())
+        return _merge_back_references(list(merged.values()))
 
     # -- measures -----------------------------------------------------------------------
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
@@ -288,7 +328,11 @@ class Extractor:
         out: list[Measure] = []
         ph = self.phrases
         for i, ent in enumerate(ents):
+            if ent._.status in ("planned", "not_performed"):
+                continue  # "reassess with FGA next visit" is not a score
             sent = ent.sent
+            prefix = doc.text[sent.start_char:ent.start_char].lower()
+            goal_sentence = bool(re.match(r"\s*(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix))
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
             clause = re.search(r";|\bthen\b", doc.text[ent.end_char:sent.end_char])
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
@@ -308,6 +352,8 @@ class Extractor:
                 after_end = values[k + 1][0] if k + 1 < len(values) else len(window)
                 after = window[e:after_end].lower()
                 timepoint = _timepoint(before, after, ph)
+                if goal_sentence and timepoint is Timepoint.current:
+                    timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
                 previous_end = e
                 unit = unit or definition.unit
                 m = Measure(
@@ -321,7 +367,41 @@ class Extractor:
                 )
                 out.append(m)
                 used.append((base + s, base + e))
+        out += self._continued_measures(doc, ents, ev, used)
         return _dedupe_measures(out)
+
+    def _continued_measures(self, doc: Doc, ents: list[Span], ev, used) -> list[Measure]:
+        """Scores in the sentence after a measure that refer back to it ('It was 38 at
+        his evaluation, and our goal is 50.')."""
+        out: list[Measure] = []
+        sents = list(doc.sents)
+        table = measure_table()
+        for k, sent in enumerate(sents[1:], start=1):
+            if any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents):
+                continue
+            if not re.match(r"\s*(?:and\s+)?(?:it|that|this|which|she|he|score)\s+(?:was|is|had been|were)\b", sent.text, re.I):
+                continue
+            prev = [e for e in sents[k - 1].ents if e.label_ == "MEASURE"]
+            if not prev:
+                continue
+            ent = prev[-1]
+            definition = table.get(ent.id_)
+            window = sent.text
+            values = list(_score_values(window))
+            previous_end = 0
+            for j, (s, e, value, maximum, unit) in enumerate(values):
+                before = window[previous_end:s].lower()
+                after = window[e: values[j + 1][0] if j + 1 < len(values) else len(window)].lower()
+                previous_end = e
+                unit = unit or definition.unit
+                out.append(Measure(
+                    measure=ent.id_, value=value, max=maximum, unit=unit,
+                    timepoint=_timepoint(before, after, self.phrases),
+                    valid=_in_range(definition, value, maximum, unit),
+                    evidence=ev(sent.start_char + s, sent.start_char + e),
+                ))
+                used.append((sent.start_char + s, sent.start_char + e))
+        return out
 
     # -- minutes ------------------------------------------------------------------------
     def _code_mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
@@ -374,6 +454,8 @@ class Extractor:
         before = [c for c in codes if c[1] <= start and start - c[1] <= CODE_GAP_BEFORE_CHARS]
         for c in reversed(before):
             between = text[c[1]:start]
+            if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
+                return c  # "neuro re-ed and that ran 27 minutes"
             if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of)\b|\d", between, re.I):
                 continue
             return c
@@ -427,14 +509,19 @@ class Extractor:
         return out
 
     def _diagnoses(self, doc: Doc, ev) -> list[Mention]:
-        out = []
+        """One mention per diagnosis group (the first; a side from any mention)."""
+        out: list[Mention] = []
         for m in self._mentions(doc, "DIAGNOSIS", ev, drop_negated=True):
+            same = next((d for d in out if d.id == m.id), None)
             if m.id == "stroke":
                 window = doc.text.lower()[max(0, m.evidence.start - 30): m.evidence.end + 30]
                 side = re.search(r"\b(left|right|l|r)\b", window)
                 if side:
                     m.side = "left" if side.group(1) in ("left", "l") else "right"
-            out.append(m)
+            if same is None:
+                out.append(m)
+            elif same.side is None:
+                same.side = m.side
         return out
 
     def _group(self, doc: Doc, group: str, ev) -> list[Mention]:
@@ -475,6 +562,28 @@ def _merge(a: Technique, b: Technique) -> Technique:
     return Technique.model_validate(data)
 
 
+def _words_of(name: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", name.lower()))
+
+
+def _merge_back_references(techniques: list[Technique]) -> list[Technique]:
+    """'Brandt Daroff habituation ... after the habituation sets': a later, shorter name
+    of a drill already named (its words a subset, no parameters of its own) is that drill."""
+    out: list[Technique] = []
+    for t in techniques:
+        words = _words_of(t.name)
+        target = next(
+            (o for o in out if o.category == t.category and words and words <= _words_of(o.name)
+             and not t.has_parameters),
+            None,
+        )
+        if target is None:
+            out.append(t)
+        else:
+            out[out.index(target)] = _merge(target, t)
+    return out
+
+
 def _score_values(window: str):
     """(start, end, value, max, unit) of each number in a measure's window."""
     for m in SCORE.finditer(window):
@@ -485,7 +594,7 @@ def _score_values(window: str):
         else:
             value, maximum = float(m.group(3)), None
             unit = UNIT_CANON.get((m.group(4) or "").lower())
-            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?)\b", window[m.end():m.end() + 8], re.I):
+            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
                 continue
         yield m.start(), m.end(), value, maximum, unit
 

@@ -173,6 +173,17 @@ def normalize(text: str) -> NormalizedText:
             replacements.append((start, tokens[i + used - 1][2], code))
             i += used
             continue
+        if low == "point" and i + 1 < len(tokens) and tokens[i + 1][0].lower() in DIGIT_WORDS and (
+            i == 0 or not _is_number_word(tokens[i - 1][0].lower())
+        ):
+            # "point six two meters per second": a decimal read digit by digit -> 0.62
+            j, digits = i + 1, ""
+            while j < len(tokens) and len(DIGIT_WORDS.get(tokens[j][0].lower(), "xx")) == 1:
+                digits += DIGIT_WORDS[tokens[j][0].lower()]
+                j += 1
+            replacements.append((start, tokens[j - 1][2], "0." + digits))
+            i = j
+            continue
         if all(_is_number_word(w) for w in _words(tok)):
             j = i + 1
             while j < len(tokens):

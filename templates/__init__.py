@@ -1,0 +1,1 @@
+"""Note templates shipped as scribe.templates (see README.md in this folder)."""

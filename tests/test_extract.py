@@ -1,0 +1,156 @@
+"""Extraction: spoken numbers, shorthand, corrections, context and evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from scribe.extract import extract
+from scribe.extract.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    "spoken, written",
+    [
+        ("three sets of ten", "3 sets of 10"),
+        ("thirty second holds times three", "30 second holds times 3"),  # text2num alone: "32nd holds"
+        ("two sets of one minute", "2 sets of 1 minute"),
+        ("fourteen point two seconds", "14.2 seconds"),
+        ("forty four out of fifty six", "44 out of 56"),
+        ("ninety seven one twelve", "97112"),  # text2num alone: "97 1 12"
+        ("ninety-seven one ten for twenty three minutes", "97110 for 23 minutes"),
+        ("nine seven one one two", "97112"),
+        ("ninety seven one forty eight minutes", "97140 8 minutes"),
+        ("point six two meters per second", "0.62 meters per second"),
+        ("no one helped", "no one helped"),
+        ("one on one", "one on one"),
+    ],
+)
+def test_spoken_numbers(spoken, written):
+    assert normalize(spoken).text == written
+
+
+def test_normalized_spans_map_back_to_the_dictated_words():
+    text = "Berg forty four out of fifty six today."
+    nt = normalize(text)
+    start = nt.text.index("44")
+    s, e = nt.to_original(start, start + 2)
+    assert text[s:e] == "forty four"
+
+
+def _one(facts, category):
+    found = [t for t in facts.techniques if t.category == category]
+    assert len(found) == 1, facts.techniques
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "sentence, sets, reps, duration",
+    [
+        ("Tandem stance on foam, three sets of thirty seconds.", 3, None, 30),
+        ("Tandem stance 3 x 10.", 3, 10, None),
+        ("Tandem stance 3 by 10.", 3, 10, None),
+        ("Tandem stance 3x30 sec.", 3, None, 30),
+        ("Tandem stance, thirty second holds times three.", 3, None, 30),
+        ("Tandem stance two sets of one minute.", 2, None, 60),
+        ("Tandem stance 10 reps x3.", 3, 10, None),
+    ],
+)
+def test_parameters(sentence, sets, reps, duration):
+    t = _one(extract(sentence), "balance_training")
+    assert (t.sets, t.reps, t.duration_seconds) == (sets, reps, duration)
+
+
+def test_parameters_attach_to_their_own_technique():
+    facts = extract("Tandem stance on foam 3 x 30 seconds, then PNF D2 patterns 2 x 10 with tactile cues.")
+    bal = _one(facts, "balance_training")
+    mc = _one(facts, "motor_control")
+    assert (bal.sets, bal.duration_seconds, bal.equipment) == (3, 30, ["foam_pad"])
+    assert (mc.sets, mc.reps, mc.cues) == (2, 10, ["tactile"])
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        ("We did not attempt perturbations today due to fatigue.", "not_performed"),
+        ("She declined perturbation training.", "not_performed"),
+        ("Perturbations were deferred.", "not_performed"),
+        ("Plan to add perturbation training next visit.", "planned"),
+        ("Will progress to perturbations next week.", "planned"),
+        ("Previously did perturbation training.", "historical"),
+        ("Perturbation training 3 x 10 with no loss of balance.", "performed"),
+        ("Perturbations 3 x 10, not able to maintain stance beyond 10 seconds.", "performed"),
+    ],
+)
+def test_context_status(text, status):
+    assert _one(extract(text), "perturbation_training").status.value == status
+
+
+def test_planned_technique_is_never_billed_or_performed():
+    facts = extract("Neuro re-ed 24 minutes: tandem stance 3 x 30 seconds. Plan to add BOSU perturbations next visit.")
+    assert [t.status.value for t in facts.techniques if t.category == "perturbation_training"] == ["planned"]
+    assert facts.timed_minutes() == {"97112": 24}
+
+
+@pytest.mark.parametrize(
+    "text, minutes",
+    [
+        ("97112 for 25 minutes, scratch that, 28 minutes.", {"97112": 28}),
+        ("Neuro re-ed twenty five minutes, correction, twenty eight minutes.", {"97112": 28}),
+        ("Eighteen minutes of neuro re-ed and gait training 10 minutes.", {"97112": 18, "97116": 10}),
+        ("Therapeutic exercise 23 min, manual therapy 8 min, therapeutic activities 12 min.", {"97110": 23, "97140": 8, "97530": 12}),
+        ("ninety seven one twelve, twenty four minutes.", {"97112": 24}),
+    ],
+)
+def test_minutes_per_code(text, minutes):
+    assert extract(text).timed_minutes() == minutes
+
+
+def test_correction_keeps_only_the_corrected_value_with_both_in_evidence():
+    facts = extract("Tandem stance two sets of ten, correction, three sets of ten.")
+    t = _one(facts, "balance_training")
+    assert (t.sets, t.reps) == (3, 10)
+    assert "correction" in t.parameter_evidence["sets"].text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Berg 44/56, up from 38 at evaluation, goal 50.", [(44, 56, "current"), (38, None, "prior"), (50, None, "goal")]),
+        ("Berg was forty four out of fifty six.", [(44, 56, "current")]),
+        ("BBS 44/56 (38/56 at IE).", [(44, 56, "current"), (38, 56, "prior")]),
+        ("TUG fourteen point two seconds.", [(14.2, None, "current")]),
+    ],
+)
+def test_measures(text, expected):
+    got = [(m.value, m.max, m.timepoint.value) for m in extract(text).measures]
+    assert got == expected
+
+
+def test_vitals_and_secondary_to_are_not_scores():
+    facts = extract("BP 142/88. Impaired balance 2/2 weakness.")
+    assert facts.measures == []
+
+
+def test_out_of_range_measure_is_flagged_not_valid():
+    (m,) = extract("Berg 60/56 today.").measures
+    assert m.valid is False
+
+
+def test_evidence_quotes_the_dictation():
+    text = "Neuro re-ed twenty four minutes. Tandem stance three sets of thirty seconds."
+    facts = extract(text)
+    t = _one(facts, "balance_training")
+    assert text[t.evidence.start:t.evidence.end] == t.evidence.text == "Tandem stance"
+    assert facts.minutes[0].evidence.text == "Neuro re-ed twenty four minutes"
+
+
+def test_nothing_is_invented_from_an_empty_dictation():
+    facts = extract("Patient seen today.")
+    assert facts.techniques == [] and facts.measures == [] and facts.minutes == []
+    assert facts.total_treatment_minutes is None
+
+
+def test_telehealth():
+    facts = extract("Telehealth visit, modifier 95, place of service 10, coverage confirmed.")
+    th = facts.telehealth
+    assert (th.telehealth, th.modifier, th.place_of_service, th.coverage_confirmed) == (True, "95", "10", True)

@@ -1,0 +1,87 @@
+"""The labelled sample dictations (samples/LABELLING.md) against the extractor.
+
+Each dev dictation is compared field by field; the few known misses are listed with
+the reason and marked xfail(strict=True), so fixing one turns its test red until the
+list is updated. The held-out split is scored against the targets of the extraction
+issue, never tuned against.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from scribe.evaluate import evaluate_dir, load_split
+from scribe.pipeline import build_note, extraction_summary, load_transcript
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+DEV = load_split(SAMPLES)
+
+# dictation -> why the extractor still gets its techniques wrong (see the closing note)
+KNOWN_TECHNIQUE_MISSES = {
+    "04_ms_out_of_order": "'cues for an upright trunk' read as a postural drill",
+    "11_poor_note_vague_foam": "'standing work on the foam pad' names no drill the rules know",
+    "14_dcd_coordination_peds": "'Ball skills ..., catching a tennis ball' read as two drills",
+    "38_poor_parkinsons_total_only": "'balance stuff in the parallel bars' names no drill the rules know",
+}
+
+
+def _summary(path: Path) -> dict:
+    return extraction_summary(build_note(load_transcript(path)))
+
+
+@pytest.fixture(scope="module")
+def predicted() -> dict[str, dict]:
+    return {name: _summary(path) for name, path, _ in DEV}
+
+
+def _ids(name: str) -> list:
+    marks = [pytest.mark.xfail(reason=KNOWN_TECHNIQUE_MISSES[name], strict=True)] if name in KNOWN_TECHNIQUE_MISSES else []
+    return pytest.param(name, marks=marks)
+
+
+def test_at_least_forty_labelled_dictations():
+    assert len(DEV) >= 40
+    assert all(labels["split"] == "dev" for _, _, labels in DEV)
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in DEV])
+def test_time_and_units(name, predicted):
+    exp = next(lab for n, _, lab in DEV if n == name)
+    got = predicted[name]
+    assert got["minutes"] == exp["minutes"]
+    assert got["untimed_minutes"] == exp["untimed_minutes"]
+    assert got["total_timed_minutes"] == exp["total_timed_minutes"]
+    assert got["total_treatment_minutes"] == exp["total_treatment_minutes"]
+    assert {k: v for k, v in got["units"].items() if v} == exp["units"]
+    assert got["telehealth"] == exp["telehealth"]
+
+
+@pytest.mark.parametrize("name", [n for n, _, _ in DEV])
+def test_measures(name, predicted):
+    exp = next(lab for n, _, lab in DEV if n == name)
+    key = lambda m: (m["measure"], round(float(m["value"]), 3), m["timepoint"])  # noqa: E731
+    got = Counter(key(m) for m in predicted[name]["measures"] if m["valid"])
+    assert got == Counter(key(m) for m in exp["measures"])
+
+
+@pytest.mark.parametrize("name", [_ids(n) for n, _, _ in DEV])
+def test_techniques(name, predicted):
+    exp = next(lab for n, _, lab in DEV if n == name)
+    key = lambda t: (t["category"], t["status"])  # noqa: E731
+    assert Counter(key(t) for t in predicted[name]["techniques"]) == Counter(key(t) for t in exp["techniques"])
+
+
+def test_no_planned_or_declined_technique_counted_as_performed():
+    # the dev split; the held-out figure is reported by `scribe eval samples/`
+    assert evaluate_dir(SAMPLES)["splits"]["dev"]["planned_or_declined_counted_as_performed"] == 0
+
+
+def test_dev_split_meets_the_extraction_targets():
+    split = evaluate_dir(SAMPLES)["splits"]["dev"]
+    assert split["techniques"]["f1"] >= 0.95
+    assert split["measures"]["f1"] >= 0.95
+    assert split["parameter_accuracy"] >= 0.90
+    assert split["exact"]["minutes"] >= 0.95 and split["exact"]["units"] >= 0.95
