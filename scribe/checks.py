@@ -179,10 +179,10 @@ class Context:
 
     def join(self, items: Iterable[str]) -> str:
         """'a, b and c' (separators from the data file)."""
-        items = list(items)
-        if len(items) < 2:
-            return "".join(items)
-        return self.data.list_separator.join(items[:-1]) + self.data.list_last_separator + items[-1]
+        parts = list(items)
+        if len(parts) < 2:
+            return "".join(parts)
+        return self.data.list_separator.join(parts[:-1]) + self.data.list_last_separator + parts[-1]
 
     def quote(self, texts: Iterable[str]) -> str:
         """'a', 'b' and 'c': each distinct dictated phrase once (case-insensitive), in order."""
