@@ -330,35 +330,32 @@ def medical_necessity(ctx: Context) -> list[Finding]:
     ]
 
 
-def maintenance_language(ctx: Context) -> list[Finding]:
-    """Maintenance wording, unless a skilled maintenance program is described (Jimmo)."""
-    phrases = ctx.facts.maintenance_phrases
-    if not phrases or ctx.facts.skilled_maintenance:
+def _phrases_finding(ctx: Context, rule: str, phrases: list[Mention], **values: object) -> list[Finding]:
+    """One finding quoting every dictated phrase of a wording rule."""
+    if not phrases:
         return []
     return [
         ctx.finding(
-            "maintenance_language",
+            rule,
             "default",
             evidence=[m.evidence for m in phrases],
             quote=ctx.quote(m.text for m in phrases),
+            **values,
         )
     ]
+
+
+def maintenance_language(ctx: Context) -> list[Finding]:
+    """Maintenance wording, unless a skilled maintenance program is described (Jimmo)."""
+    if ctx.facts.skilled_maintenance:
+        return []
+    return _phrases_finding(ctx, "maintenance_language", ctx.facts.maintenance_phrases)
 
 
 def vague_language(ctx: Context) -> list[Finding]:
     """Vague wording in place of findings."""
     phrases = ctx.facts.vague_phrases
-    if not phrases:
-        return []
-    return [
-        ctx.finding(
-            "vague_language",
-            "default",
-            evidence=[m.evidence for m in phrases],
-            quote=ctx.quote(m.text for m in phrases),
-            first=phrases[0].text,
-        )
-    ]
+    return _phrases_finding(ctx, "vague_language", phrases, first=phrases[0].text) if phrases else []
 
 
 def intent_mismatch_97110(ctx: Context) -> list[Finding]:

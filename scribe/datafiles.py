@@ -91,6 +91,11 @@ class CptTable(_Strict):
         return next((c for c in self.codes if c.code == code), None)
 
 
+class DisplayLabels(_Strict):
+    note: str = ""
+    labels: dict[str, str]
+
+
 class MeasureDef(_Strict):
     id: str
     name: str
@@ -126,3 +131,8 @@ def cpt_table() -> CptTable:
 @lru_cache(maxsize=None)
 def measure_table() -> MeasureTable:
     return load_json("scribe.data", "measures.json", MeasureTable)
+
+
+@lru_cache(maxsize=None)
+def display_labels() -> DisplayLabels:
+    return load_json("scribe.data", "labels.json", DisplayLabels)

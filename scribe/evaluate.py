@@ -86,8 +86,21 @@ def evaluate_pairs(pairs: list[tuple[str, dict, dict]]) -> dict[str, Any]:
     exact = Counter()
     planned_as_performed = 0
     errors: list[dict[str, Any]] = []
+    key = lambda m: (m["measure"], _value(m["value"]), m["timepoint"])  # noqa: E731
     for name, pred, exp in pairs:
-        tech.add(Counter(t["category"] for t in pred["techniques"]), Counter(t["category"] for t in exp["techniques"]))
+        compared = {
+            "techniques": (tech, Counter(t["category"] for t in pred["techniques"]),
+                           Counter(t["category"] for t in exp["techniques"])),
+            "measures": (meas, Counter(key(m) for m in pred["measures"] if m.get("valid", True)),
+                         Counter(key(m) for m in exp["measures"])),
+            "findings": (find, Counter(f["rule"] for f in pred["findings"] if f["rule"] != "signature"),
+                         Counter(r for r in exp["findings"] if r != "signature")),
+        }
+        for field, (score, got, want) in compared.items():
+            score.add(got, want)
+            if got != want:
+                errors.append({"file": name, "field": field, "missing": sorted(map(str, want - got)),
+                               "extra": sorted(map(str, got - want))})
         matched = _match_techniques(pred["techniques"], exp["techniques"])
         for p, e in matched:
             status_n += 1
@@ -106,9 +119,6 @@ def evaluate_pairs(pairs: list[tuple[str, dict, dict]]) -> dict[str, Any]:
             if id(p) not in matched_pred and p["status"] == "performed" and p["category"] not in exp_cats_performed \
                     and any(e["category"] == p["category"] for e in exp["techniques"]):
                 planned_as_performed += 1
-        key = lambda m: (m["measure"], _value(m["value"]), m["timepoint"])  # noqa: E731
-        meas.add(Counter(key(m) for m in pred["measures"] if m.get("valid", True)), Counter(key(m) for m in exp["measures"]))
-        find.add(Counter(f["rule"] for f in pred["findings"] if f["rule"] != "signature"), Counter(r for r in exp["findings"] if r != "signature"))
         for k in LIST_FIELDS:
             got = pred[k] if k != "diagnoses" else [d["id"] for d in pred[k]]
             lists[k].add(Counter(set(got)), Counter(set(exp[k])))
@@ -123,18 +133,6 @@ def evaluate_pairs(pairs: list[tuple[str, dict, dict]]) -> dict[str, Any]:
             exact[k] += ok
             if not ok:
                 errors.append({"file": name, "field": k, "predicted": pred[k], "expected": exp[k]})
-        pc = Counter(t["category"] for t in pred["techniques"])
-        ec = Counter(t["category"] for t in exp["techniques"])
-        if pc != ec:
-            errors.append({"file": name, "field": "techniques", "predicted": dict(pc), "expected": dict(ec)})
-        pm = Counter(key(m) for m in pred["measures"] if m.get("valid", True))
-        em = Counter(key(m) for m in exp["measures"])
-        if pm != em:
-            errors.append({"file": name, "field": "measures", "missing": [list(k) for k in em - pm], "extra": [list(k) for k in pm - em]})
-        pf = Counter(f["rule"] for f in pred["findings"] if f["rule"] != "signature")
-        ef = Counter(exp["findings"])
-        if pf != ef:
-            errors.append({"file": name, "field": "findings", "missing": sorted(ef - pf), "extra": sorted(pf - ef)})
     n = len(pairs)
     param_total = sum(param_ok.values()) / sum(param_n.values()) if sum(param_n.values()) else 1.0
     return {

@@ -59,8 +59,8 @@ def build_note(
     """Extract, bill and check one dictation."""
     facts = facts if facts is not None else extract(transcript)
     meta = meta or SessionMeta()
-    performed_only = facts.timed_minutes()
-    units = compute_units(performed_only, method) if performed_only else None
+    timed = facts.timed_minutes()
+    units = compute_units(timed, method) if timed else None
     findings = check(facts, meta=meta, method=method)
     return Note(
         meta=meta,

@@ -21,7 +21,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from .datafiles import MeasureDef, cpt_table, measure_table
+from .datafiles import MeasureDef, cpt_table, display_labels, measure_table
 from .errors import TemplateError, UsageError
 from .schema import Evidence, Measure, Mention, Note, Statement, Status, Technique, Timepoint
 
@@ -35,24 +35,6 @@ HTML_EXTENSIONS = ("html", "htm", "html.j2", "htm.j2")
 TEXT_EXTENSIONS = ("md", "md.j2", "txt", "txt.j2")
 SECONDS_PER_MINUTE = 60
 
-# Display labels for IDs whose plain humanised form reads badly; any other ID is shown
-# as its words ("foam_pad" -> "foam pad"). Vocabulary IDs are defined in DOMAIN.md.
-LABELS: dict[str, str] = {
-    # technique categories
-    "functional_electrical_stimulation": "Functional electrical stimulation (FES/NMES)",
-    "robotic_assisted": "Robotic-assisted training",
-    # equipment
-    "baps_board": "BAPS board", "bosu": "BOSU", "wii_board": "Wii balance board",
-    "emg_biofeedback": "EMG biofeedback", "vr_headset": "VR headset", "lokomat": "Lokomat",
-    "stimulation_unit": "stimulation unit",
-    # assist levels
-    "cga": "contact guard assist (CGA)", "sba": "stand-by assist (SBA)",
-    "min_assist": "minimal assist", "mod_assist": "moderate assist",
-    "max_assist": "maximal assist", "modified_independent": "modified independent",
-    # diagnoses
-    "tbi": "Traumatic brain injury", "parkinsons": "Parkinson's disease",
-    "bppv": "BPPV", "post_op": "Post-operative", "falls": "Falls",
-}
 UNIT_SUFFIX = {"points": "points", "seconds": "s", "percent": "%", "meters": "m",
                "feet": "ft", "inches": "in", "cm": "cm", "m/s": "m/s"}
 STATUS_LABEL = {Status.performed: "performed", Status.planned: "planned",
@@ -254,7 +236,7 @@ def _md_escape(value: Any) -> str:
 
 
 def _label(id_: str, capital: bool = False) -> str:
-    text = LABELS.get(id_, id_.replace("_", " "))
+    text = display_labels().labels.get(id_, id_.replace("_", " "))
     return text[:1].upper() + text[1:] if capital else text
 
 

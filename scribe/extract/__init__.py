@@ -31,7 +31,7 @@ from ..schema import (
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
 from .normalize import NormalizedText, normalize
-from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, Param, find_params
+from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, phrases, ruler_patterns
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
@@ -227,7 +227,7 @@ class Extractor:
             keep.append(s)
         return sorted(keep, key=lambda s: s.start_char)
 
-    def _attach(self, spans: list[Span], start: int, end: int, text: str, doc: Doc, previous_sentence: bool = False) -> Span | None:
+    def _attach(self, spans: list[Span], start: int, end: int, doc: Doc, previous_sentence: bool = False) -> Span | None:
         """The technique a parameter or piece of equipment at start..end belongs to.
 
         The drill named right after it ('3 sets of 10 of weight shifts'), else the last
@@ -239,7 +239,7 @@ class Extractor:
         inside = [s for s in spans if s.start_char <= start and end <= s.end_char]
         if inside:
             return inside[0]
-        follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", text[end:end + 20], re.I)
+        follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", doc.text[end:end + 20], re.I)
         same_sent = [s for s in spans if s.sent.start_char <= start < s.sent.end_char]
         if follows:
             nxt = [s for s in same_sent if s.start_char >= end and s.start_char - end <= follows.end() + 1]
@@ -269,7 +269,7 @@ class Extractor:
         params = find_params(doc.text, self._blocked(doc, used))
         found: dict[int, dict] = {id(s): {"sets": None, "reps": None, "duration": None, "ev": {}} for s in spans}
         for p in params:
-            owner = self._attach(spans, p.start, p.end, doc.text, doc, previous_sentence=True)
+            owner = self._attach(spans, p.start, p.end, doc, previous_sentence=True)
             if owner is None:
                 continue
             slot = found[id(owner)]
@@ -282,7 +282,7 @@ class Extractor:
         for e in doc.ents:
             if e.label_ not in ("EQUIPMENT", "ASSIST", "CUE"):
                 continue
-            owner = self._attach(spans, e.start_char, e.end_char, doc.text, doc)
+            owner = self._attach(spans, e.start_char, e.end_char, doc)
             if owner is None:
                 continue
             if e.label_ == "EQUIPMENT" and e.id_ not in equipment[id(owner)]:
@@ -323,10 +323,8 @@ class Extractor:
 
     # -- measures -----------------------------------------------------------------------
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
-        table = measure_table()
         ents = [e for e in doc.ents if e.label_ == "MEASURE"]
         out: list[Measure] = []
-        ph = self.phrases
         for i, ent in enumerate(ents):
             if ent._.status in ("planned", "not_performed"):
                 continue  # "reassess with FGA next visit" is not a score
@@ -345,37 +343,15 @@ class Extractor:
                 window = doc.text[start:ent.start_char]
                 base = start
                 values = list(_score_values(window))[-1:]
-            definition = table.get(ent.id_)
-            previous_end = 0
-            for k, (s, e, value, maximum, unit) in enumerate(values):
-                before = window[previous_end:s].lower()
-                after_end = values[k + 1][0] if k + 1 < len(values) else len(window)
-                after = window[e:after_end].lower()
-                timepoint = _timepoint(before, after, ph)
-                if goal_sentence and timepoint is Timepoint.current:
-                    timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
-                previous_end = e
-                unit = unit or definition.unit
-                m = Measure(
-                    measure=ent.id_,
-                    value=value,
-                    max=maximum,
-                    unit=unit,
-                    timepoint=timepoint,
-                    valid=_in_range(definition, value, maximum, unit),
-                    evidence=ev(min(ent.start_char, base + s), max(ent.end_char, base + e)),
-                )
-                out.append(m)
-                used.append((base + s, base + e))
-        out += self._continued_measures(doc, ents, ev, used)
+            out += self._read_values(ent, window, base, values, ev, used, goal_sentence=goal_sentence)
+        out += self._continued_measures(doc, ev, used)
         return _dedupe_measures(out)
 
-    def _continued_measures(self, doc: Doc, ents: list[Span], ev, used) -> list[Measure]:
+    def _continued_measures(self, doc: Doc, ev, used) -> list[Measure]:
         """Scores in the sentence after a measure that refer back to it ('It was 38 at
         his evaluation, and our goal is 50.')."""
         out: list[Measure] = []
         sents = list(doc.sents)
-        table = measure_table()
         for k, sent in enumerate(sents[1:], start=1):
             if any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents):
                 continue
@@ -384,23 +360,32 @@ class Extractor:
             prev = [e for e in sents[k - 1].ents if e.label_ == "MEASURE"]
             if not prev:
                 continue
-            ent = prev[-1]
-            definition = table.get(ent.id_)
-            window = sent.text
-            values = list(_score_values(window))
-            previous_end = 0
-            for j, (s, e, value, maximum, unit) in enumerate(values):
-                before = window[previous_end:s].lower()
-                after = window[e: values[j + 1][0] if j + 1 < len(values) else len(window)].lower()
-                previous_end = e
-                unit = unit or definition.unit
-                out.append(Measure(
-                    measure=ent.id_, value=value, max=maximum, unit=unit,
-                    timepoint=_timepoint(before, after, self.phrases),
-                    valid=_in_range(definition, value, maximum, unit),
-                    evidence=ev(sent.start_char + s, sent.start_char + e),
-                ))
-                used.append((sent.start_char + s, sent.start_char + e))
+            values = list(_score_values(sent.text))
+            out += self._read_values(prev[-1], sent.text, sent.start_char, values, ev, used, quote_name=False)
+        return out
+
+    def _read_values(self, ent: Span, window: str, base: int, values, ev, used, *,
+                     goal_sentence: bool = False, quote_name: bool = True) -> list[Measure]:
+        """Measures of `ent` from the scores found in `window` (which starts at `base`)."""
+        definition = measure_table().get(ent.id_)
+        out: list[Measure] = []
+        previous_end = 0
+        for k, (s, e, value, maximum, unit) in enumerate(values):
+            before = window[previous_end:s].lower()
+            after = window[e: values[k + 1][0] if k + 1 < len(values) else len(window)].lower()
+            previous_end = e
+            timepoint = _timepoint(before, after, self.phrases)
+            if goal_sentence and timepoint is Timepoint.current:
+                timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
+            unit = unit or definition.unit
+            start, end = base + s, base + e
+            if quote_name:
+                start, end = min(ent.start_char, start), max(ent.end_char, end)
+            out.append(Measure(
+                measure=ent.id_, value=value, max=maximum, unit=unit, timepoint=timepoint,
+                valid=_in_range(definition, value, maximum, unit), evidence=ev(start, end),
+            ))
+            used.append((base + s, base + e))
         return out
 
     # -- minutes ------------------------------------------------------------------------
@@ -502,7 +487,7 @@ class Extractor:
         for e in doc.ents:
             if e.label_ != label:
                 continue
-            negated = bool(e._.negated) or e._.status == "not_performed" and label == "IMPAIRMENT"
+            negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
             if drop_negated and negated:
                 continue
             out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
