@@ -522,13 +522,14 @@ class Extractor:
             if not st.text:
                 continue
             functional = has("functional", sent)
-            if functional and has("goal_cues", sent):
+            goal = functional and has("goal_cues", sent)
+            if goal:
                 goals.append(st)
             elif functional and has("change_cues", sent):
                 changes.append(st)
             if has("response_cues", sent):
                 responses.append(st)
-            if has("plan_cues", sent):
+            if has("plan_cues", sent) and not goal:  # a goal is shown once, under Goals
                 plan.append(st)
         return goals, changes, responses, plan
 
