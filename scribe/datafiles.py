@@ -109,6 +109,9 @@ class MeasureDef(_Strict):
     loinc: str | None = None
     aliases: list[str]
     units_spoken: dict[str, str] = {}
+    # names of a drill that are this measure when a score follows them ("single leg
+    # stance was 18 seconds"), and a drill otherwise ("single leg stance, 3 x 20 sec")
+    drill_names: list[str] = []
 
 
 class MeasureTable(_Strict):

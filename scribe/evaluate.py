@@ -169,7 +169,10 @@ def load_split(folder: Path) -> list[tuple[str, Path, dict]]:
 
 def evaluate_split(folder: Path, method: Method | str = Method.cms) -> dict[str, Any]:
     pairs = []
-    for name, path, labels in load_split(folder):
+    split = load_split(folder)
+    if not split:
+        raise InputError("has no labelled dictations in expected/", path=str(folder))
+    for name, path, labels in split:
         note = build_note(load_transcript(path), method=Method(method))
         pairs.append((name, extraction_summary(note), labels))
     return evaluate_pairs(pairs)
@@ -179,8 +182,9 @@ def evaluate_dir(folder: Path, method: Method | str = Method.cms) -> dict[str, A
     """Scores per split: `dev` (folder) and `heldout` (folder/heldout) when present."""
     report: dict[str, Any] = {"splits": {}}
     report["splits"]["dev"] = evaluate_split(folder, method)
-    if (folder / "heldout" / "transcripts").is_dir():
-        report["splits"]["heldout"] = evaluate_split(folder / "heldout", method)
+    heldout = folder / "heldout"
+    if (heldout / "expected").is_dir() and any((heldout / "expected").glob("*.json")):
+        report["splits"]["heldout"] = evaluate_split(heldout, method)
     for split in report["splits"].values():
         split["targets_met"] = targets_met(split)
     return report

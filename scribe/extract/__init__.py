@@ -38,6 +38,14 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 # how far (characters) a minutes figure may sit from the code or service it belongs to
 CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
+# "cues for an upright trunk": the words after a cue say what it asked for, not a drill
+CUE_TARGET = re.compile(r"\bcu(?:es|eing|ed|e)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?$", re.I)
+# a sentence that goes on about the measure named before it
+CONTINUES = re.compile(
+    r"\s*(?:and\s+)?(?:(?:it|that|this|which|she|he|score)\s+(?:was|is|had been|were)"
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be))\b", re.I)
+# a dose after a drill's name: it was done, whatever the words before it say
+DRILL_DOSE = re.compile(r"\d+\s*(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
 
@@ -119,6 +127,11 @@ class Extractor:
         self.implies = {p.pattern: p.implies for p in patterns if p.implies and isinstance(p.pattern, str)}
         self.generic = {p.pattern for p in patterns if p.generic and isinstance(p.pattern, str)}
         self.timed = {c.code: c.timed for c in cpt_table().codes}
+        self.drill_measures = {n: m.id for m in measure_table().measures for n in m.drill_names}
+        self.technique_equipment = [
+            (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.equipment)
+            for p in patterns if p.equipment and isinstance(p.pattern, str)
+        ]
         self.equipment_words = [
             (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.id)
             for p in patterns
@@ -163,17 +176,44 @@ class Extractor:
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(doc.text)]
         return out + used
 
+    def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
+        """The measure a drill's name stands for when a score follows it: 'Single leg
+        stance on the floor was 8 seconds on the right' is a test result, not a drill."""
+        measure = self.drill_measures.get(ent.text.lower())
+        if measure is None:
+            return None
+        rest = doc.text[ent.end_char:ent.sent.end_char]
+        if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
+            return None
+        if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d", rest, re.I) \
+                and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b", rest[:50], re.I):
+            return measure
+        return None
+
     def _describes_deficit(self, doc: Doc, ent: Span) -> bool:
-        """'decreased left knee proprioception', 'slumped sitting posture': a deficit, not a drill."""
+        """'decreased left knee proprioception', 'slumped sitting posture', 'heel to shin
+        is dysmetric', 'Impairments: dynamic balance': a deficit, not a drill."""
         before = doc[max(ent.sent.start, ent.start - 4): ent.start].text.lower()
         after = doc[ent.end: min(ent.sent.end, ent.end + 1)].text.lower()
         if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
             return True
-        return any(re.search(r"(?<![a-z])" + re.escape(m) + r"(?![a-z])", before) for m in self.phrases.impairment_modifiers)
+        following = doc.text[ent.end_char: ent.sent.end_char].lower()
+        if DRILL_DOSE.search(following):
+            return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
+        if _has_any(before, self.phrases.impairment_modifiers):
+            return True
+        if CUE_TARGET.search(doc.text[ent.sent.start_char:ent.start_char]):
+            return True  # "verbal cues throughout for an upright trunk": what a cue asked for
+        if any(re.match(r"\s*(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following) for p in self.phrases.deficit_predicates):
+            return True
+        line_start = doc.text.rfind("\n", 0, ent.start_char) + 1
+        heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", doc.text[line_start:ent.start_char].lower())
+        return bool(heading and heading.group(1).strip() in self.phrases.deficit_headings)
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
-        raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)]
+        raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
+               and self._scored_drill(doc, e) is None]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -208,7 +248,11 @@ class Extractor:
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
             before = [t for t in spans if t.sent.start == e.sent.start and t.end <= e.start]
             # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
-            if category and (
+            beside = [t for t in spans if t.id_ == category and (
+                t.start_char <= e.start_char < t.end_char
+                or (t.start_char >= e.end_char and re.fullmatch(r"[\s-]{0,3}", doc.text[e.end_char:t.start_char]))
+            )]
+            if category and not beside and (
                 not before
                 or re.search(r"\d", doc.text[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
@@ -216,16 +260,29 @@ class Extractor:
                 span = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
                 span._.status = e._.status
                 spans.append(span)
-        # a generic category word beside a specific drill of the same category is the same work
+        # a generic category word ("balance training") beside a specific drill of the
+        # same category in its sentence is the same work; elsewhere in the note too, when
+        # nothing (no dose, no equipment) is said of it: "We focused on standing balance."
         keep = []
         for s in spans:
-            if s.text.lower() in self.generic and any(
-                o is not s and o.id_ == s.id_ and o.sent.start == s.sent.start and o.text.lower() not in self.generic
-                for o in spans
+            specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
+            if s.text.lower() in self.generic and (
+                any(o.sent.start == s.sent.start and o._.status == s._.status for o in specific)
+                or (not self._said_of(doc, s, spans)
+                    and any((o._.status or "performed") == (s._.status or "performed") for o in specific))
             ):
                 continue
             keep.append(s)
         return sorted(keep, key=lambda s: s.start_char)
+
+    def _said_of(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
+        """Whether a dose or equipment follows a drill's name before the next drill."""
+        later = [o.start_char for o in spans if o.start_char > span.start_char and o.sent.start == span.sent.start]
+        stop = min([span.sent.end_char, *later])
+        rest = doc.text[span.end_char:stop]
+        if DRILL_DOSE.search(rest):
+            return True
+        return any(e.label_ == "EQUIPMENT" and span.end_char <= e.start_char < stop for e in doc.ents)
 
     def _attach(self, spans: list[Span], start: int, end: int, doc: Doc, previous_sentence: bool = False) -> Span | None:
         """The technique a parameter or piece of equipment at start..end belongs to.
@@ -246,10 +303,15 @@ class Extractor:
             if nxt:
                 return nxt[0]
         before = [s for s in same_sent if s.end_char <= start]
+        other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and o.sent.start_char <= start < o.sent.end_char]
+        if other and (not before or other[-1].start_char > before[-1].end_char) and not re.search(
+            r"[.;]|\bthen\b", doc.text[other[-1].end_char:start]
+        ):
+            return None  # "Then mini squats, three sets of ten": the dose of strength work
         if before:
             return before[-1]
         after = [s for s in same_sent if s.start_char >= end]
-        if after:
+        if after and not re.search(r"\d", doc.text[end:after[0].start_char]):
             return after[0]
         if not previous_sentence:
             return None
@@ -259,6 +321,8 @@ class Extractor:
         sent = sent.sent
         if any(e.label_ in ("MEASURE", "CPT", "TECHNIQUE") for e in sent.ents):
             return None
+        if len(re.findall(r"[A-Za-z]+", doc.text[sent.start_char:start])) > 2:
+            return None  # "Then mini squats, three sets of ten": a dose of something unnamed
         prev = [s for s in spans if s.sent.end_char <= sent.start_char]
         if prev and prev[-1].sent.end == sent.start:
             return prev[-1]
@@ -292,7 +356,7 @@ class Extractor:
             elif e.label_ == "CUE" and e.id_ not in cues[id(owner)]:
                 cues[id(owner)].append(e.id_)
         for s in spans:  # equipment named inside the drill's name ("balance beam walking")
-            for pattern, equipment_id in self.equipment_words:
+            for pattern, equipment_id in self.equipment_words + self.technique_equipment:
                 if pattern.search(s.text) and equipment_id not in equipment[id(s)]:
                     equipment[id(s)].append(equipment_id)
         merged: dict[tuple[str, str], Technique] = {}
@@ -314,7 +378,7 @@ class Extractor:
                     ("duration_seconds" if k == "duration" else k): ev(*v) for k, v in slot["ev"].items()
                 },
             )
-            key = (tech.category, s.text.lower())
+            key = (tech.category, s.text.lower(), tech.status)
             if key in merged:
                 merged[key] = _merge(merged[key], tech)
             else:
@@ -323,14 +387,23 @@ class Extractor:
 
     # -- measures -----------------------------------------------------------------------
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
-        ents = [e for e in doc.ents if e.label_ == "MEASURE"]
+        ents = []
+        for e in doc.ents:
+            if e.label_ == "TECHNIQUE" and (measure := self._scored_drill(doc, e)):
+                status, e = e._.status, Span(doc, e.start, e.end, label="MEASURE", span_id=measure)
+                e._.status = status
+            if e.label_ == "MEASURE":
+                ents.append(e)
         out: list[Measure] = []
         for i, ent in enumerate(ents):
             if ent._.status in ("planned", "not_performed"):
                 continue  # "reassess with FGA next visit" is not a score
             sent = ent.sent
             prefix = doc.text[sent.start_char:ent.start_char].lower()
-            goal_sentence = bool(re.match(r"\s*(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix))
+            goal_sentence = bool(
+                re.match(r"\s*(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
+                or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get))*\s*$", prefix)
+            )
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
             clause = re.search(r";|\bthen\b", doc.text[ent.end_char:sent.end_char])
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
@@ -344,24 +417,27 @@ class Extractor:
                 base = start
                 values = list(_score_values(window))[-1:]
             out += self._read_values(ent, window, base, values, ev, used, goal_sentence=goal_sentence)
-        out += self._continued_measures(doc, ev, used)
+        out += self._continued_measures(doc, ents, ev, used)
         return _dedupe_measures(out)
 
-    def _continued_measures(self, doc: Doc, ev, used) -> list[Measure]:
-        """Scores in the sentence after a measure that refer back to it ('It was 38 at
-        his evaluation, and our goal is 50.')."""
+    def _continued_measures(self, doc: Doc, ents: list[Span], ev, used) -> list[Measure]:
+        """Scores in the sentences after a measure that refer back to it ('It was 38 at
+        his evaluation. Goal of 50.')."""
         out: list[Measure] = []
-        sents = list(doc.sents)
-        for k, sent in enumerate(sents[1:], start=1):
-            if any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents):
+        last: Span | None = None  # the measure the sentences so far speak of
+        for sent in doc.sents:
+            named = [e for e in ents if sent.start <= e.start < sent.end]
+            if named:
+                last = named[-1]
                 continue
-            if not re.match(r"\s*(?:and\s+)?(?:it|that|this|which|she|he|score)\s+(?:was|is|had been|were)\b", sent.text, re.I):
+            if last is None or any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents) or not CONTINUES.match(sent.text):
+                last = None
                 continue
-            prev = [e for e in sents[k - 1].ents if e.label_ == "MEASURE"]
-            if not prev:
-                continue
-            values = list(_score_values(sent.text))
-            out += self._read_values(prev[-1], sent.text, sent.start_char, values, ev, used, quote_name=False)
+            text = sent.text
+            if re.match(r"\s*(?:\w+\s+)?goal\b", text, re.I):  # "Goal of 22 or higher, so he can ..."
+                text = re.split(r"[,;]|\bso\b|\bto\b|\band\b", text, maxsplit=1)[0]
+            values = list(_score_values(text))
+            out += self._read_values(last, text, sent.start_char, values, ev, used, quote_name=False)
         return out
 
     def _read_values(self, ent: Span, window: str, base: int, values, ev, used, *,
@@ -374,6 +450,8 @@ class Extractor:
             before = window[previous_end:s].lower()
             after = window[e: values[k + 1][0] if k + 1 < len(values) else len(window)].lower()
             previous_end = e
+            if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
+                continue
             timepoint = _timepoint(before, after, self.phrases)
             if goal_sentence and timepoint is Timepoint.current:
                 timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
@@ -559,8 +637,8 @@ def _merge_back_references(techniques: list[Technique]) -> list[Technique]:
     for t in techniques:
         words = _words_of(t.name)
         target = next(
-            (o for o in out if o.category == t.category and words and words <= _words_of(o.name)
-             and not t.has_parameters),
+            (o for o in out if o.category == t.category and o.status == t.status
+             and words and words <= _words_of(o.name) and not t.has_parameters),
             None,
         )
         if target is None:
@@ -589,12 +667,24 @@ def _has_any(text: str, terms: list[str]) -> bool:
     return any(re.search(r"(?<![a-z])" + re.escape(t) + r"(?![a-z])", text) for t in terms)
 
 
+def _starts_with_any(text: str, terms: list[str]) -> bool:
+    head = re.sub(r"^\s*(?:(?:points?|pts|seconds?|secs?|percent)\b)?\s*", "", text)
+    return any(re.match(re.escape(t) + r"(?![a-z])", head) for t in terms)
+
+
+def _is_change(before: str, ph) -> bool:
+    """'BBS up 5 pts', 'FGA +6', 'improved by 4': a difference between scores, not a score."""
+    head = before.rstrip()
+    return any(re.search(r"(?:^|[^a-z])" + re.escape(t) + r"$", head) for t in ph.measure_change)
+
+
 def _timepoint(before: str, after: str, ph) -> Timepoint:
     """Whether a score was today's, an earlier one or a goal, from the words around it."""
     after_head = re.split(r"[,;]|\band\b|\bwith\b", after, maxsplit=1)[0]
     if _has_any(before[-25:], ph.measure_goal):
         return Timepoint.goal
-    if _has_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
+    # "38 at evaluation", "35 (IE)": the cue right after the number
+    if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
         return Timepoint.prior
     near = before[-20:]
     if _has_any(near, ph.measure_current) and not re.search(r"\bfrom\s*$", near):

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import re
+
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -79,10 +81,32 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
 
+# a SOAP "P:" / "Plan:" section runs to the next heading at the start of a line
+PLAN_SECTION = re.compile(r"(?im)^[ \t-]*(?:p|plan|plan of care)[ \t]*:")
+NEXT_HEADING = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z /&]{0,24}:")
+
+
+def plan_sections(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the plan sections of a typed note."""
+    out = []
+    for m in PLAN_SECTION.finditer(text):
+        nxt = NEXT_HEADING.search(text, m.end())
+        out.append((m.start(), nxt.start() if nxt else len(text)))
+    return out
+
+
 class ConText:
     """Assigns `span._.status` to techniques (and `._.negated` to clinical mentions)."""
 
     def __call__(self, doc: Doc) -> Doc:
+        self._modify(doc)
+        for start, end in plan_sections(doc.text):
+            for ent in doc.ents:  # what the plan section names is for later visits
+                if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and start <= ent.start_char < end and ent._.status == "performed":
+                    ent._.status = "planned"
+        return doc
+
+    def _modify(self, doc: Doc) -> None:
         mods = _modifiers(doc)
         pseudo = [m for m in mods if m[1] == "PSEUDO"]
         # a modifier inside a pseudo-modifier ("no" in "without loss of balance") is void,
@@ -116,8 +140,8 @@ class ConText:
                     continue
                 if any(gap[0] <= t.start and t.end <= gap[1] and not _overlaps(t, span) for t in terminators):
                     continue
-                if category == "NEGATED" and ent.label_ == "TECHNIQUE" and distance > 2:
-                    continue  # "no" negates the drill right after it, not the whole clause
+                if category == "NEGATED" and ent.label_ == "TECHNIQUE" and (distance > 2 or direction == "backward"):
+                    continue  # "no" negates the drill right after it, not the whole clause; "habituation, resolved" is a symptom
                 if best is None or distance < best[0]:
                     best = (distance, span, category)
             if best is None:
@@ -128,7 +152,6 @@ class ConText:
             if category == "NEGATED":
                 ent._.negated = True
             ent._.status = STATUS_OF[category]
-        return doc
 
 
 @Language.factory("scribe_context")

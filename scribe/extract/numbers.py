@@ -16,6 +16,8 @@ TIME = rf"(?:{SEC}|{MIN})"
 SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
+# words before a lone duration that make it a symptom's time course
+SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared)\s*(?:in\s+)?(?:about\s+|under\s+|less than\s+)?$", re.I)
 SECONDS_PER = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
                "min": 60, "mins": 60, "minute": 60, "minutes": 60}
 
@@ -37,6 +39,8 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME})(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
+    # "4 x 20 ft": four lengths of a distance, not 20 reps
+    (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
@@ -79,6 +83,8 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
                     params.append(Param(kind, float(v), m.start(), m.end()))
             if not ok:
                 continue
+            if kinds == ("duration",) and SYMPTOM_TIME.search(text[max(0, m.start() - 20):m.start()]):
+                continue  # "dizziness resolved < 30 sec": how long a symptom lasted, not a dose
             out.extend(params)
             for i in range(m.start(), m.end()):
                 taken[i] = True

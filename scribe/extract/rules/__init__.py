@@ -27,6 +27,7 @@ class EntityPattern(BaseModel):
     id: str
     implies: str | None = None  # equipment that names a technique on its own (BAPS board)
     generic: bool = False  # a category word ("balance training") dropped beside a specific drill
+    equipment: str | None = None  # a drill whose name is its equipment ("Wii Fit": wii_board)
 
 
 class ContextRule(BaseModel):
@@ -59,6 +60,9 @@ class Phrases(BaseModel):
     timed_total: list[str]
     rest_time: list[str]
     impairment_modifiers: list[str]
+    deficit_predicates: list[str]  # "heel to shin is dysmetric": an observed deficit, not a drill
+    deficit_headings: list[str]  # "Impairments: dynamic balance, ...": a problem list, not drills
+    measure_change: list[str]  # "BBS up 5 pts", "FGA +6": a change, not a score
 
 
 ENTITY_FILES = ("techniques.jsonl", "equipment.jsonl", "clinical.jsonl", "care.jsonl")
