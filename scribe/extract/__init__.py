@@ -40,6 +40,27 @@ CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(r"\bcu(?:es|eing|ed|e)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?$", re.I)
+# payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
+COVERAGE_CONFIRMED = re.compile(
+    r"\b(?:coverage|benefits?|covered|authori[sz]ation|eligibility)\b.{0,60}?\b(?:confirmed|verified|checked|approved)\b"
+    r"|\b(?:confirmed|verified|checked)\b.{0,40}?\b(?:coverage|benefits?|covers|eligibility)\b", re.I)
+# the impairment a drill's name stands for when it names a deficit ("impaired single leg
+# balance"): a word in the name first, else the drill's category
+DEFICIT_WORDS = (("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
+                 ("proprio", "proprioception"), ("sensory", "sensory"), ("motor control", "motor_control"),
+                 ("balance", "balance"), ("stance", "balance"))
+DEFICIT_OF_CATEGORY = {
+    "balance_training": "balance", "proprioceptive_training": "proprioception",
+    "postural_retraining": "posture", "motor_control": "coordination",
+    "sensory_integration": "sensory", "vestibular_training": "gaze_stability",
+    "perturbation_training": "balance",
+}
+# a sentence about billing, and a unit count right after or before a code in it
+BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
+BILLED_AFTER = re.compile(r"\s*(?:x|×)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
+BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
+# a sentence that states a goal ("Goal: indep stairs", "The goal is independent transfers")
+GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
 # a sentence that goes on about the measure named before it
 CONTINUES = re.compile(
     r"\s*(?:and\s+)?(?:(?:it|that|this|which|she|he|score)\s+(?:was|is|had been|were)"
@@ -156,10 +177,10 @@ class Extractor:
         facts.measures = self._measures(doc, ev, used)
         facts.techniques = self._techniques(doc, ev, used)
         facts.telehealth = self._telehealth(doc, ev)
-        facts.impairments = self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True)
+        facts.impairments = self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True) + self._deficit_mentions(doc, ev)
         facts.negated_findings = [m for m in self._mentions(doc, "IMPAIRMENT", ev) if m.negated]
         facts.diagnoses = self._diagnoses(doc, ev)
-        facts.assist_levels = self._mentions(doc, "ASSIST", ev)
+        facts.assist_levels = self._mentions(doc, "ASSIST", ev, skip_goals=True)
         facts.cues = self._mentions(doc, "CUE", ev)
         facts.strength_work = self._group(doc, "strength", ev)
         facts.vague_phrases = self._group(doc, "vague", ev)
@@ -202,8 +223,6 @@ class Extractor:
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
         if _has_any(before, self.phrases.impairment_modifiers):
             return True
-        if CUE_TARGET.search(doc.text[ent.sent.start_char:ent.start_char]):
-            return True  # "verbal cues throughout for an upright trunk": what a cue asked for
         if any(re.match(r"\s*(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following) for p in self.phrases.deficit_predicates):
             return True
         line_start = doc.text.rfind("\n", 0, ent.start_char) + 1
@@ -213,7 +232,9 @@ class Extractor:
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
         raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
-               and self._scored_drill(doc, e) is None]
+               and self._scored_drill(doc, e) is None
+               # "verbal cues throughout for an upright trunk": what a cue asked for
+               and not CUE_TARGET.search(doc.text[e.sent.start_char:e.start_char])]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -505,7 +526,30 @@ class Extractor:
             if code:
                 used.append((u.start(), u.end()))
                 billed.append(BilledUnits(code=code[2], units=int(u.group(1)), evidence=ev(min(code[0], u.start()), max(code[1], u.end()))))
+        billed += self._billed_by_count(doc, codes, ev, used)
         return out, billed
+
+    def _billed_by_count(self, doc: Doc, codes, ev, used: list[tuple[int, int]]) -> list[BilledUnits]:
+        """Units dictated as a count beside a code in a billing sentence: 'Billing: 97112 x2,
+        97530 x1', 'billing four units, two neuro re-ed, one ther ex and one manual'."""
+        out: list[BilledUnits] = []
+        for sent in doc.sents:
+            if not BILLING_WORDS.search(sent.text):
+                continue
+            for c_start, c_end, code in codes:
+                if not sent.start_char <= c_start < sent.end_char or any(s < c_end and c_start < e for s, e in used):
+                    continue
+                after = BILLED_AFTER.match(doc.text, c_end)
+                before = BILLED_BEFORE.search(doc.text[max(sent.start_char, c_start - 6):c_start])
+                if after and not any(s < after.end() and after.start() < e for s, e in used):
+                    n, s, e = int(after.group(1)), c_start, after.end()
+                elif before:
+                    n, s, e = int(before.group(1)), c_start - len(before.group()), c_end
+                else:
+                    continue
+                used.append((s, e))
+                out.append(BilledUnits(code=code, units=n, evidence=ev(s, e)))
+        return out
 
     def _code_for(self, start: int, end: int, codes, text: str):
         """The code a minutes figure at start..end is dictated with, if any."""
@@ -550,6 +594,12 @@ class Extractor:
         mod = list(doc.spans.get("telehealth_modifier", []))
         pos = list(doc.spans.get("place_of_service", []))
         cov = list(doc.spans.get("coverage_confirmed", []))
+        if not cov:  # "telehealth coverage for physical therapy was confirmed with the payer"
+            for sent in doc.sents:
+                said = COVERAGE_CONFIRMED.search(sent.text)
+                if said and not re.search(r"\b(?:not|unable|couldn't|could not|pending|yet to|need to|needs to|will)\b", sent.text, re.I):
+                    cov = [doc.char_span(sent.start_char + said.start(), sent.start_char + said.end(), alignment_mode="expand")]
+                    break
         modifier = None
         if mod:
             modifier = re.search(r"95|gt|93", mod[0].text, re.I).group().upper()
@@ -560,15 +610,39 @@ class Extractor:
         evidence = [ev(s.start_char, s.end_char) for s in [tele[0], *mod[:1], *pos[:1], *cov[:1]]]
         return Telehealth(telehealth=True, modifier=modifier, place_of_service=place, coverage_confirmed=bool(cov), evidence=evidence)
 
-    def _mentions(self, doc: Doc, label: str, ev, drop_negated: bool = False) -> list[Mention]:
+    def _mentions(self, doc: Doc, label: str, ev, drop_negated: bool = False, skip_goals: bool = False) -> list[Mention]:
         out: list[Mention] = []
         for e in doc.ents:
             if e.label_ != label:
                 continue
+            if skip_goals and GOAL_LINE.match(e.sent.text):
+                continue  # "Goal: indep stairs": a target, not how the patient did today
             negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
             if drop_negated and negated:
                 continue
+            if label == "IMPAIRMENT" and CUE_TARGET.search(doc.text[e.sent.start_char:e.start_char]):
+                continue  # "verbal cues for trunk lean": what the cue corrected, said of the drill
             out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
+            if label == "CUE":  # "verbal and tactile cues": the first kind is named without "cues"
+                head = doc.text[max(e.sent.start_char, e.start_char - 30):e.start_char]
+                listed = re.search(r"(?:\b(?:verbal|tactile|visual)\b\s*(?:,|and|&|/|or)\s*)+$", head, re.I)
+                for m in re.finditer(r"verbal|tactile|visual", listed.group() if listed else "", re.I):
+                    s = e.start_char - len(head) + listed.start() + m.start()
+                    out.append(Mention(id=m.group().lower(), text=m.group(), evidence=ev(s, s + len(m.group()))))
+        return out
+
+
+    def _deficit_mentions(self, doc: Doc, ev) -> list[Mention]:
+        """Drill names used for a deficit ('impaired single leg balance', 'Impairments:
+        dynamic balance, gaze stability') are impairments of the patient."""
+        out: list[Mention] = []
+        for e in doc.ents:
+            if e.label_ != "TECHNIQUE" or e._.negated or not self._describes_deficit(doc, e):
+                continue
+            text = e.text.lower()
+            impairment = next((i for word, i in DEFICIT_WORDS if word in text), DEFICIT_OF_CATEGORY.get(e.id_))
+            if impairment:
+                out.append(Mention(id=impairment, text=e.text, evidence=ev(e.start_char, e.end_char)))
         return out
 
     def _diagnoses(self, doc: Doc, ev) -> list[Mention]:
