@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import spacy
+from ._spacy import spacy  # first: spaCy without torch (start-up)
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -30,6 +30,7 @@ from ..schema import (
     Transcript,
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
+from .components import sent_of, sentences, text_of
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, phrases, ruler_patterns
@@ -194,7 +195,7 @@ class Extractor:
         """Characters that are not parameters: names ('5 times sit to stand'), codes,
         and figures already read as code minutes, total time or scores."""
         out = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
-        out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(doc.text)]
+        out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
         return out + used
 
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
@@ -203,7 +204,7 @@ class Extractor:
         measure = self.drill_measures.get(ent.text.lower())
         if measure is None:
             return None
-        rest = doc.text[ent.end_char:ent.sent.end_char]
+        rest = text_of(doc)[ent.end_char:sent_of(ent).end_char]
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d", rest, re.I) \
@@ -214,19 +215,19 @@ class Extractor:
     def _describes_deficit(self, doc: Doc, ent: Span) -> bool:
         """'decreased left knee proprioception', 'slumped sitting posture', 'heel to shin
         is dysmetric', 'Impairments: dynamic balance': a deficit, not a drill."""
-        before = doc[max(ent.sent.start, ent.start - 4): ent.start].text.lower()
-        after = doc[ent.end: min(ent.sent.end, ent.end + 1)].text.lower()
+        before = doc[max(sent_of(ent).start, ent.start - 4): ent.start].text.lower()
+        after = doc[ent.end: min(sent_of(ent).end, ent.end + 1)].text.lower()
         if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
             return True
-        following = doc.text[ent.end_char: ent.sent.end_char].lower()
+        following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
         if DRILL_DOSE.search(following):
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
         if _has_any(before, self.phrases.impairment_modifiers):
             return True
         if any(re.match(r"\s*(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following) for p in self.phrases.deficit_predicates):
             return True
-        line_start = doc.text.rfind("\n", 0, ent.start_char) + 1
-        heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", doc.text[line_start:ent.start_char].lower())
+        line_start = text_of(doc).rfind("\n", 0, ent.start_char) + 1
+        heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", text_of(doc)[line_start:ent.start_char].lower())
         return bool(heading and heading.group(1).strip() in self.phrases.deficit_headings)
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
@@ -234,13 +235,13 @@ class Extractor:
         raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
                and self._scored_drill(doc, e) is None
                # "verbal cues throughout for an upright trunk": what a cue asked for
-               and not CUE_TARGET.search(doc.text[e.sent.start_char:e.start_char])]
+               and not CUE_TARGET.search(text_of(doc)[sent_of(e).start_char:e.start_char])]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
-            if heading is not None and heading.sent.start != e.sent.start:
+            if heading is not None and sent_of(heading).start != sent_of(e).start:
                 heading = None
-            gap = doc.text[spans[-1].end_char:e.start_char] if spans else None
+            gap = text_of(doc)[spans[-1].end_char:e.start_char] if spans else None
             if spans and re.fullmatch(r"[\s-]*", gap or "x"):
                 prev = spans.pop()
                 # adjacent names of one drill ("PNF rhythmic stabilization") are one
@@ -250,8 +251,8 @@ class Extractor:
                 merged._.status = prev._.status if prev._.status != "performed" else e._.status
                 spans.append(merged)
                 continue
-            if doc.text[e.end_char:e.end_char + 2].strip().startswith(":") and any(
-                o.start > e.end and o.sent.start == e.sent.start for o in raw
+            if text_of(doc)[e.end_char:e.end_char + 2].strip().startswith(":") and any(
+                o.start > e.end and sent_of(o).start == sent_of(e).start for o in raw
             ):
                 heading = e  # "Proprioceptive drills: single leg balance on the BOSU, ..."
                 continue
@@ -259,23 +260,23 @@ class Extractor:
                 relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=heading.id_)
                 relabelled._.status = e._.status
                 e = relabelled
-            if spans and spans[-1].sent.start == e.sent.start and re.search(
+            if spans and sent_of(spans[-1]).start == sent_of(e).start and re.search(
                 r"\b(?:in|during|with|while|from|for)\s+(?:the\s+|a\s+|an\s+)?(?:standing\s+|seated\s+|sitting\s+)?$",
-                doc.text[e.sent.start_char:e.start_char], re.I,
-            ) and not re.search(r"[;]|\bthen\b", doc.text[spans[-1].end_char:e.start_char]):
+                text_of(doc)[sent_of(e).start_char:e.start_char], re.I,
+            ) and not re.search(r"[;]|\bthen\b", text_of(doc)[spans[-1].end_char:e.start_char]):
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in doc.ents:
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
-            before = [t for t in spans if t.sent.start == e.sent.start and t.end <= e.start]
+            before = [t for t in spans if sent_of(t).start == sent_of(e).start and t.end <= e.start]
             # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
             beside = [t for t in spans if t.id_ == category and (
                 t.start_char <= e.start_char < t.end_char
-                or (t.start_char >= e.end_char and re.fullmatch(r"[\s-]{0,3}", doc.text[e.end_char:t.start_char]))
+                or (t.start_char >= e.end_char and re.fullmatch(r"[\s-]{0,3}", text_of(doc)[e.end_char:t.start_char]))
             )]
             if category and not beside and (
                 not before
-                or re.search(r"\d", doc.text[before[-1].end_char:e.start_char])
+                or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
             ):
                 span = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
@@ -288,7 +289,7 @@ class Extractor:
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
             if s.text.lower() in self.generic and (
-                any(o.sent.start == s.sent.start and o._.status == s._.status for o in specific)
+                any(sent_of(o).start == sent_of(s).start and o._.status == s._.status for o in specific)
                 or (not self._said_of(doc, s, spans)
                     and any((o._.status or "performed") == (s._.status or "performed") for o in specific))
             ):
@@ -298,9 +299,9 @@ class Extractor:
 
     def _said_of(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
         """Whether a dose or equipment follows a drill's name before the next drill."""
-        later = [o.start_char for o in spans if o.start_char > span.start_char and o.sent.start == span.sent.start]
-        stop = min([span.sent.end_char, *later])
-        rest = doc.text[span.end_char:stop]
+        later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
+        stop = min([sent_of(span).end_char, *later])
+        rest = text_of(doc)[span.end_char:stop]
         if DRILL_DOSE.search(rest):
             return True
         return any(e.label_ == "EQUIPMENT" and span.end_char <= e.start_char < stop for e in doc.ents)
@@ -317,41 +318,41 @@ class Extractor:
         inside = [s for s in spans if s.start_char <= start and end <= s.end_char]
         if inside:
             return inside[0]
-        follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", doc.text[end:end + 20], re.I)
-        same_sent = [s for s in spans if s.sent.start_char <= start < s.sent.end_char]
+        follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", text_of(doc)[end:end + 20], re.I)
+        same_sent = [s for s in spans if sent_of(s).start_char <= start < sent_of(s).end_char]
         if follows:
             nxt = [s for s in same_sent if s.start_char >= end and s.start_char - end <= follows.end() + 1]
             if nxt:
                 return nxt[0]
         before = [s for s in same_sent if s.end_char <= start]
-        other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and o.sent.start_char <= start < o.sent.end_char]
+        other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
         if other and (not before or other[-1].start_char > before[-1].end_char) and not re.search(
-            r"[.;]|\bthen\b", doc.text[other[-1].end_char:start]
+            r"[.;]|\bthen\b", text_of(doc)[other[-1].end_char:start]
         ):
             return None  # "Then mini squats, three sets of ten": the dose of strength work
         if before:
             return before[-1]
         after = [s for s in same_sent if s.start_char >= end]
-        if after and not re.search(r"\d", doc.text[end:after[0].start_char]):
+        if after and not re.search(r"\d", text_of(doc)[end:after[0].start_char]):
             return after[0]
         if not previous_sentence:
             return None
         sent = doc.char_span(start, end, alignment_mode="expand")
         if sent is None:
             return None
-        sent = sent.sent
+        sent = sent_of(sent)
         if any(e.label_ in ("MEASURE", "CPT", "TECHNIQUE") for e in sent.ents):
             return None
-        if len(re.findall(r"[A-Za-z]+", doc.text[sent.start_char:start])) > 2:
+        if len(re.findall(r"[A-Za-z]+", text_of(doc)[sent.start_char:start])) > 2:
             return None  # "Then mini squats, three sets of ten": a dose of something unnamed
-        prev = [s for s in spans if s.sent.end_char <= sent.start_char]
-        if prev and prev[-1].sent.end == sent.start:
+        prev = [s for s in spans if sent_of(s).end_char <= sent.start_char]
+        if prev and sent_of(prev[-1]).end == sent.start:
             return prev[-1]
         return None
 
     def _techniques(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Technique]:
         spans = self._technique_spans(doc)
-        params = find_params(doc.text, self._blocked(doc, used))
+        params = find_params(text_of(doc), self._blocked(doc, used))
         found: dict[int, dict] = {id(s): {"sets": None, "reps": None, "duration": None, "ev": {}} for s in spans}
         for p in params:
             owner = self._attach(spans, p.start, p.end, doc, previous_sentence=True)
@@ -419,22 +420,22 @@ class Extractor:
         for i, ent in enumerate(ents):
             if ent._.status in ("planned", "not_performed"):
                 continue  # "reassess with FGA next visit" is not a score
-            sent = ent.sent
-            prefix = doc.text[sent.start_char:ent.start_char].lower()
+            sent = sent_of(ent)
+            prefix = text_of(doc)[sent.start_char:ent.start_char].lower()
             goal_sentence = bool(
                 re.match(r"\s*(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
                 or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get))*\s*$", prefix)
             )
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
-            clause = re.search(r";|\bthen\b", doc.text[ent.end_char:sent.end_char])
+            clause = re.search(r";|\bthen\b", text_of(doc)[ent.end_char:sent.end_char])
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
-            window = doc.text[ent.end_char:stop]
+            window = text_of(doc)[ent.end_char:stop]
             base = ent.end_char
             values = list(_score_values(window))
             if not values:
                 prev_end = ents[i - 1].end_char if i > 0 else sent.start_char
                 start = max(sent.start_char, prev_end)
-                window = doc.text[start:ent.start_char]
+                window = text_of(doc)[start:ent.start_char]
                 base = start
                 values = list(_score_values(window))[-1:]
             out += self._read_values(ent, window, base, values, ev, used, goal_sentence=goal_sentence)
@@ -446,7 +447,7 @@ class Extractor:
         his evaluation. Goal of 50.')."""
         out: list[Measure] = []
         last: Span | None = None  # the measure the sentences so far speak of
-        for sent in doc.sents:
+        for sent in sentences(doc):
             named = [e for e in ents if sent.start <= e.start < sent.end]
             if named:
                 last = named[-1]
@@ -491,13 +492,13 @@ class Extractor:
     def _code_mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
         out = [(e.start_char, e.end_char, e.id_) for e in doc.ents if e.label_ == "CPT"]
         covered = [(s, e) for s, e, _ in out]
-        for m in CODE_NUMBER.finditer(doc.text):
+        for m in CODE_NUMBER.finditer(text_of(doc)):
             if not any(s <= m.start() < e for s, e in covered):
                 out.append((m.start(), m.end(), m.group()))
         return sorted(out)
 
     def _minutes(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[list[CodeMinutes], list[BilledUnits]]:
-        text = doc.text
+        text = text_of(doc)
         codes = self._code_mentions(doc)
         total_spans = [(s.start_char, s.end_char) for s in doc.spans.get("total_time", [])]
         total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
@@ -533,14 +534,14 @@ class Extractor:
         """Units dictated as a count beside a code in a billing sentence: 'Billing: 97112 x2,
         97530 x1', 'billing four units, two neuro re-ed, one ther ex and one manual'."""
         out: list[BilledUnits] = []
-        for sent in doc.sents:
+        for sent in sentences(doc):
             if not BILLING_WORDS.search(sent.text):
                 continue
             for c_start, c_end, code in codes:
                 if not sent.start_char <= c_start < sent.end_char or any(s < c_end and c_start < e for s, e in used):
                     continue
-                after = BILLED_AFTER.match(doc.text, c_end)
-                before = BILLED_BEFORE.search(doc.text[max(sent.start_char, c_start - 6):c_start])
+                after = BILLED_AFTER.match(text_of(doc), c_end)
+                before = BILLED_BEFORE.search(text_of(doc)[max(sent.start_char, c_start - 6):c_start])
                 if after and not any(s < after.end() and after.start() < e for s, e in used):
                     n, s, e = int(after.group(1)), c_start, after.end()
                 elif before:
@@ -569,7 +570,7 @@ class Extractor:
         return None
 
     def _total_time(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[int | None, Evidence | None]:
-        text = doc.text
+        text = text_of(doc)
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
@@ -595,7 +596,7 @@ class Extractor:
         pos = list(doc.spans.get("place_of_service", []))
         cov = list(doc.spans.get("coverage_confirmed", []))
         if not cov:  # "telehealth coverage for physical therapy was confirmed with the payer"
-            for sent in doc.sents:
+            for sent in sentences(doc):
                 said = COVERAGE_CONFIRMED.search(sent.text)
                 if said and not re.search(r"\b(?:not|unable|couldn't|could not|pending|yet to|need to|needs to|will)\b", sent.text, re.I):
                     cov = [doc.char_span(sent.start_char + said.start(), sent.start_char + said.end(), alignment_mode="expand")]
@@ -615,16 +616,16 @@ class Extractor:
         for e in doc.ents:
             if e.label_ != label:
                 continue
-            if skip_goals and GOAL_LINE.match(e.sent.text):
+            if skip_goals and GOAL_LINE.match(sent_of(e).text):
                 continue  # "Goal: indep stairs": a target, not how the patient did today
             negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
             if drop_negated and negated:
                 continue
-            if label == "IMPAIRMENT" and CUE_TARGET.search(doc.text[e.sent.start_char:e.start_char]):
+            if label == "IMPAIRMENT" and CUE_TARGET.search(text_of(doc)[sent_of(e).start_char:e.start_char]):
                 continue  # "verbal cues for trunk lean": what the cue corrected, said of the drill
             out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
             if label == "CUE":  # "verbal and tactile cues": the first kind is named without "cues"
-                head = doc.text[max(e.sent.start_char, e.start_char - 30):e.start_char]
+                head = text_of(doc)[max(sent_of(e).start_char, e.start_char - 30):e.start_char]
                 listed = re.search(r"(?:\b(?:verbal|tactile|visual)\b\s*(?:,|and|&|/|or)\s*)+$", head, re.I)
                 for m in re.finditer(r"verbal|tactile|visual", listed.group() if listed else "", re.I):
                     s = e.start_char - len(head) + listed.start() + m.start()
@@ -651,7 +652,7 @@ class Extractor:
         for m in self._mentions(doc, "DIAGNOSIS", ev, drop_negated=True):
             same = next((d for d in out if d.id == m.id), None)
             if m.id == "stroke":
-                window = doc.text.lower()[max(0, m.evidence.start - 30): m.evidence.end + 30]
+                window = text_of(doc).lower()[max(0, m.evidence.start - 30): m.evidence.end + 30]
                 side = re.search(r"\b(left|right|l|r)\b", window)
                 if side:
                     m.side = "left" if side.group(1) in ("left", "l") else "right"
@@ -669,7 +670,7 @@ class Extractor:
             return any(sent.start <= s.start and s.end <= sent.end for s in doc.spans.get(group, []))
 
         goals, changes, responses, plan = [], [], [], []
-        for sent in doc.sents:
+        for sent in sentences(doc):
             st = Statement(text=sent.text.strip(), evidence=ev(sent.start_char, sent.end_char))
             if not st.text:
                 continue

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -33,6 +34,31 @@ STATUS_OF = {
     "HISTORICAL": "historical",
     "NEGATED": "not_performed",
 }
+
+
+def sentences(doc: Doc) -> list[Span]:
+    """The doc's sentences, computed once per doc (spaCy's `Span.sent` walks the doc on
+    every call, which was most of the extraction time)."""
+    cached = doc.user_data.get("scribe_sents")
+    if cached is None:
+        sents = list(doc.sents)
+        cached = doc.user_data["scribe_sents"] = ([s.start for s in sents], sents)
+    return cached[1]
+
+
+def text_of(doc: Doc) -> str:
+    """`doc.text`, joined once per doc (spaCy joins every token on each access)."""
+    text = doc.user_data.get("scribe_text")
+    if text is None:
+        text = doc.user_data["scribe_text"] = doc.text
+    return text
+
+
+def sent_of(span: Span) -> Span:
+    """The sentence holding `span` (by its first token)."""
+    sentences(span.doc)
+    starts, sents = span.doc.user_data["scribe_sents"]
+    return sents[bisect_right(starts, span.start) - 1]
 
 
 class PhraseGroups:
@@ -100,7 +126,7 @@ class ConText:
 
     def __call__(self, doc: Doc) -> Doc:
         self._modify(doc)
-        for start, end in plan_sections(doc.text):
+        for start, end in plan_sections(text_of(doc)):
             for ent in doc.ents:  # what the plan section names is for later visits
                 if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and start <= ent.start_char < end and ent._.status == "performed":
                     ent._.status = "planned"
@@ -127,7 +153,7 @@ class ConText:
                 continue
             best: tuple[int, Span, str] | None = None
             for span, category, direction, scope in modifiers:
-                if span.sent.start != ent.sent.start or _overlaps(span, ent):
+                if sent_of(span).start != sent_of(ent).start or _overlaps(span, ent):
                     continue
                 if span.end <= ent.start and direction in ("forward", "bidirectional"):
                     gap = (span.end, ent.start)
