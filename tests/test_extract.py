@@ -154,3 +154,125 @@ def test_telehealth():
     facts = extract("Telehealth visit, modifier 95, place of service 10, coverage confirmed.")
     th = facts.telehealth
     assert (th.telehealth, th.modifier, th.place_of_service, th.coverage_confirmed) == (True, "95", "10", True)
+
+
+# --- rules added while generalising to a second author's dictations -----------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("BBS 47/56 (IE 41/56).", [(47, 56, "current"), (41, 56, "prior")]),
+        ("TUG 11.8s (IE 15.0s).", [(11.8, None, "current"), (15.0, None, "prior")]),
+        ("BBS up 5 pts since IE.", []),
+        ("FGA +6 since IE.", []),
+        ("Her goal is a TUG under twelve seconds.", [(12, None, "goal")]),
+        ("Berg today is forty one out of fifty six. Goal is forty eight.", [(41, 56, "current"), (48, None, "goal")]),
+        ("Single leg stance on the floor was eight seconds on the right and six seconds on the left.",
+         [(8, None, "current"), (6, None, "current")]),
+        ("Five times sit to stand 13.9 seconds. Her goal is stairs at home, she has twelve steps.", [(13.9, None, "current")]),
+    ],
+)
+def test_measures_in_a_second_authors_words(text, expected):
+    got = [(m.value, m.max, m.timepoint.value) for m in extract(text).measures]
+    assert got == expected
+
+
+def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
+    facts = extract("Single leg stance at the counter, three sets of twenty seconds.")
+    assert facts.measures == []
+    assert (_one(facts, "balance_training").sets, _one(facts, "balance_training").duration_seconds) == (3, 20)
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        # a problem list, an observed deficit, a cue's target: no drill
+        ("Impairments: dynamic balance, gaze stability w/ rapid head mvmt.", []),
+        ("Heel to shin is dysmetric on the right.", []),
+        ("Jumping jacks were out of sequence and she had difficulty skipping.", []),
+        ("Verbal cues throughout for an upright trunk.", []),
+        # a generic word for work described in detail elsewhere is that work
+        ("We focused on standing balance. Tandem stance on foam 3 x 30 sec.", ["balance_training"]),
+        ("Gaze stabilization, VOR times one, 3 x 60 sec.", ["vestibular_training"]),
+        # equipment that names a drill beside the drill is the drill's equipment
+        ("Lokomat robotic assisted stepping, twenty minutes.", ["robotic_assisted"]),
+        ("Then standing on the foam pad catching a weighted ball, 3 x 15.", ["balance_training"]),
+        # a stated purpose decides a general drill's category
+        ("Single leg stance on the BOSU for ankle proprioception, 3 x 30 sec.", ["proprioceptive_training"]),
+        # canalith repositioning is its own code (95992), not 97112 work
+        ("Epley maneuver to the right.", []),
+    ],
+)
+def test_what_is_and_is_not_a_drill(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+def test_plan_section_of_a_typed_note_is_planned():
+    facts = extract("O: tandem stance 3x30s.\nP: 2x/wk x 6 wk. Add perturbation training on foam.")
+    assert {t.category: t.status.value for t in facts.techniques} == {
+        "balance_training": "performed", "perturbation_training": "planned"}
+
+
+def test_a_plan_that_did_not_happen_is_not_performed():
+    facts = extract("We were going to do sensory integration on the platform swing but he refused.")
+    assert [t.status.value for t in facts.techniques] == ["not_performed"]
+
+
+@pytest.mark.parametrize(
+    "text, sets, reps, duration",
+    [
+        ("Tandem walking in hallway 4 x 20 ft, SBA.", 4, None, None),
+        ("Brandt-Daroff 2 x 5 reps, mild sx resolved <30 sec.", 2, 5, None),
+    ],
+)
+def test_distances_and_symptom_times_are_not_doses(text, sets, reps, duration):
+    (t,) = extract(text).techniques
+    assert (t.sets, t.reps, t.duration_seconds) == (sets, reps, duration)
+
+
+def test_a_dose_of_strength_work_does_not_attach_to_the_drill_before():
+    facts = extract("Single leg stance at the counter, three sets of twenty seconds. Then mini squats, three sets of ten.")
+    t = _one(facts, "balance_training")
+    assert (t.sets, t.reps, t.duration_seconds) == (3, None, 20)
+
+
+@pytest.mark.parametrize(
+    "text, billed",
+    [
+        ("Billing: 97112 x2, 97530 x1.", [("97112", 2), ("97530", 1)]),
+        ("I'm billing four units, two neuro re-ed, one ther ex, and one manual.", [("97112", 2), ("97110", 1), ("97140", 1)]),
+        ("NMR 97112 x 23 min. Billed 97112 x 2 units.", [("97112", 2)]),
+    ],
+)
+def test_units_dictated_beside_codes(text, billed):
+    assert [(b.code, b.units) for b in extract(text).billed_units] == billed
+
+
+def test_impairments_said_with_drill_words_and_cue_lists():
+    facts = extract("He shows poor coordination and impaired single leg balance. Verbal and tactile cues for trunk lean.")
+    assert sorted(m.id for m in facts.impairments) == ["balance", "coordination"]
+    assert sorted(m.id for m in facts.cues) == ["tactile", "verbal"]
+
+
+def test_assist_level_in_a_goal_is_not_todays():
+    facts = extract("Tandem stance 3x30s, CGA. Goal: indep stairs w/ 1 rail.")
+    assert [m.id for m in facts.assist_levels] == ["cga"]
+
+
+def test_coverage_confirmed_in_words_apart():
+    facts = extract("Telehealth visit by video, modifier 95, place of service 10. "
+                    "Her insurance's telehealth coverage for physical therapy was confirmed with the payer.")
+    assert facts.telehealth.coverage_confirmed
+    facts = extract("Telehealth visit by video. Coverage has not been verified yet.")
+    assert not facts.telehealth.coverage_confirmed
+
+
+def test_extractor_starts_without_loading_torch():
+    # start-up: spaCy's import would pull in torch (about 2 s) for layers Scribe never uses
+    import subprocess
+    import sys
+
+    code = "import sys, scribe.extract as x; x.extract('Tandem stance 3 x 30 sec.'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

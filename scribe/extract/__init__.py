@@ -30,10 +30,10 @@ from ..schema import (
     Transcript,
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
-from .components import sent_of, sentences, text_of
+from .components import ents_of, sent_of, sentences, text_of
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
-from .rules import entity_patterns, phrases, ruler_patterns
+from .rules import entity_patterns, intent_rules, phrases, ruler_patterns
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
 # how far (characters) a minutes figure may sit from the code or service it belongs to
@@ -149,6 +149,7 @@ class Extractor:
         self.implies = {p.pattern: p.implies for p in patterns if p.implies and isinstance(p.pattern, str)}
         self.generic = {p.pattern for p in patterns if p.generic and isinstance(p.pattern, str)}
         self.timed = {c.code: c.timed for c in cpt_table().codes}
+        self.intent = intent_rules()
         self.drill_measures = {n: m.id for m in measure_table().measures for n in m.drill_names}
         self.technique_equipment = [
             (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.equipment)
@@ -194,7 +195,7 @@ class Extractor:
     def _blocked(self, doc: Doc, used: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Characters that are not parameters: names ('5 times sit to stand'), codes,
         and figures already read as code minutes, total time or scores."""
-        out = [(e.start_char, e.end_char) for e in doc.ents if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
+        out = [(e.start_char, e.end_char) for e in ents_of(doc) if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
         return out + used
 
@@ -232,7 +233,7 @@ class Extractor:
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
-        raw = [e for e in doc.ents if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
+        raw = [e for e in ents_of(doc) if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
                and self._scored_drill(doc, e) is None
                # "verbal cues throughout for an upright trunk": what a cue asked for
                and not CUE_TARGET.search(text_of(doc)[sent_of(e).start_char:e.start_char])]
@@ -266,7 +267,7 @@ class Extractor:
             ) and not re.search(r"[;]|\bthen\b", text_of(doc)[spans[-1].end_char:e.start_char]):
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
-        for e in doc.ents:
+        for e in ents_of(doc):
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
             before = [t for t in spans if sent_of(t).start == sent_of(e).start and t.end <= e.start]
             # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
@@ -274,7 +275,13 @@ class Extractor:
                 t.start_char <= e.start_char < t.end_char
                 or (t.start_char >= e.end_char and re.fullmatch(r"[\s-]{0,3}", text_of(doc)[e.end_char:t.start_char]))
             )]
-            if category and not beside and (
+            # "No loss of balance on the BOSU": the BOSU of a drill named before, no new drill
+            again = any(
+                o.label_ == "EQUIPMENT" and o.id_ == e.id_ and o.end_char <= e.start_char
+                and any(sent_of(t).start == sent_of(o).start for t in spans)
+                for o in ents_of(doc)
+            ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
+            if category and not beside and not again and (
                 not before
                 or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
@@ -297,6 +304,15 @@ class Extractor:
             keep.append(s)
         return sorted(keep, key=lambda s: s.start_char)
 
+    def _intended_category(self, doc: Doc, span: Span, spans: list[Span]) -> str:
+        """A general drill's category as its stated purpose names it (rules/intent.json)."""
+        later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
+        clause = text_of(doc)[span.start_char:min([sent_of(span).end_char, *later])].lower()
+        for rule in self.intent.rules:
+            if span.id_ in rule.from_ and _has_any(clause, rule.cues):
+                return rule.to
+        return span.id_
+
     def _said_of(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
         """Whether a dose or equipment follows a drill's name before the next drill."""
         later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
@@ -304,7 +320,7 @@ class Extractor:
         rest = text_of(doc)[span.end_char:stop]
         if DRILL_DOSE.search(rest):
             return True
-        return any(e.label_ == "EQUIPMENT" and span.end_char <= e.start_char < stop for e in doc.ents)
+        return any(e.label_ == "EQUIPMENT" and span.end_char <= e.start_char < stop for e in ents_of(doc))
 
     def _attach(self, spans: list[Span], start: int, end: int, doc: Doc, previous_sentence: bool = False) -> Span | None:
         """The technique a parameter or piece of equipment at start..end belongs to.
@@ -365,7 +381,7 @@ class Extractor:
         equipment: dict[int, list[str]] = {id(s): [] for s in spans}
         assist: dict[int, str] = {}
         cues: dict[int, list[str]] = {id(s): [] for s in spans}
-        for e in doc.ents:
+        for e in ents_of(doc):
             if e.label_ not in ("EQUIPMENT", "ASSIST", "CUE"):
                 continue
             owner = self._attach(spans, e.start_char, e.end_char, doc)
@@ -386,7 +402,7 @@ class Extractor:
             slot = found[id(s)]
             status = Status(s._.status or "performed")
             tech = Technique(
-                category=s.id_,
+                category=self._intended_category(doc, s, spans),
                 name=s.text,
                 status=status,
                 sets=int(slot["sets"]) if slot["sets"] is not None else None,
@@ -410,7 +426,7 @@ class Extractor:
     # -- measures -----------------------------------------------------------------------
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
         ents = []
-        for e in doc.ents:
+        for e in ents_of(doc):
             if e.label_ == "TECHNIQUE" and (measure := self._scored_drill(doc, e)):
                 status, e = e._.status, Span(doc, e.start, e.end, label="MEASURE", span_id=measure)
                 e._.status = status
@@ -490,7 +506,7 @@ class Extractor:
 
     # -- minutes ------------------------------------------------------------------------
     def _code_mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
-        out = [(e.start_char, e.end_char, e.id_) for e in doc.ents if e.label_ == "CPT"]
+        out = [(e.start_char, e.end_char, e.id_) for e in ents_of(doc) if e.label_ == "CPT"]
         covered = [(s, e) for s, e, _ in out]
         for m in CODE_NUMBER.finditer(text_of(doc)):
             if not any(s <= m.start() < e for s, e in covered):
@@ -589,7 +605,7 @@ class Extractor:
 
     # -- telehealth, mentions, statements ------------------------------------------------
     def _telehealth(self, doc: Doc, ev) -> Telehealth:
-        tele = [e for e in doc.ents if e.label_ == "TELEHEALTH" and not e._.negated]
+        tele = [e for e in ents_of(doc) if e.label_ == "TELEHEALTH" and not e._.negated]
         if not tele:
             return Telehealth()
         mod = list(doc.spans.get("telehealth_modifier", []))
@@ -613,7 +629,7 @@ class Extractor:
 
     def _mentions(self, doc: Doc, label: str, ev, drop_negated: bool = False, skip_goals: bool = False) -> list[Mention]:
         out: list[Mention] = []
-        for e in doc.ents:
+        for e in ents_of(doc):
             if e.label_ != label:
                 continue
             if skip_goals and GOAL_LINE.match(sent_of(e).text):
@@ -637,7 +653,7 @@ class Extractor:
         """Drill names used for a deficit ('impaired single leg balance', 'Impairments:
         dynamic balance, gaze stability') are impairments of the patient."""
         out: list[Mention] = []
-        for e in doc.ents:
+        for e in ents_of(doc):
             if e.label_ != "TECHNIQUE" or e._.negated or not self._describes_deficit(doc, e):
                 continue
             text = e.text.lower()

@@ -54,6 +54,14 @@ def text_of(doc: Doc) -> str:
     return text
 
 
+def ents_of(doc: Doc) -> tuple[Span, ...]:
+    """`doc.ents`, built once per doc after the pipeline has run."""
+    ents = doc.user_data.get("scribe_ents")
+    if ents is None:
+        ents = doc.user_data["scribe_ents"] = doc.ents
+    return ents
+
+
 def sent_of(span: Span) -> Span:
     """The sentence holding `span` (by its first token)."""
     sentences(span.doc)

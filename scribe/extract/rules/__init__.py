@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...datafiles import cpt_table, load_json, load_jsonl, measure_table
 
@@ -65,6 +65,19 @@ class Phrases(BaseModel):
     measure_change: list[str]  # "BBS up 5 pts", "FGA +6": a change, not a score
 
 
+class IntentRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_: list[str] = Field(alias="from")
+    to: str
+    cues: list[str]
+
+
+class IntentRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    rules: list[IntentRule]
+
+
 ENTITY_FILES = ("techniques.jsonl", "equipment.jsonl", "clinical.jsonl", "care.jsonl")
 
 
@@ -98,3 +111,8 @@ def context_rules() -> tuple[ContextRule, ...]:
 @lru_cache(maxsize=None)
 def phrases() -> Phrases:
     return load_json(PACKAGE, "phrases.json", Phrases)
+
+
+@lru_cache(maxsize=None)
+def intent_rules() -> IntentRules:
+    return load_json(PACKAGE, "intent.json", IntentRules)
