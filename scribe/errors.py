@@ -56,3 +56,27 @@ class BillingError(ScribeError):
 
     code = "E005"
     exit_status = 2
+
+
+class AudioError(ScribeError):
+    """An audio file that cannot be used: missing, empty, not audio, damaged or truncated,
+    shorter than a second or longer than the limit (scribe/audio.py)."""
+
+    code = "E006"
+    exit_status = 2
+
+
+class ModelError(ScribeError):
+    """A Whisper model that is unknown, not installed, damaged (hash mismatch) or cannot
+    be converted (scribe/models.py, scribe/convert.py)."""
+
+    code = "E007"
+    exit_status = 2
+
+
+class NoSpeechError(ScribeError):
+    """An audio file with no speech in it: silence, noise, or only text Whisper invented
+    (scribe/transcribe.py)."""
+
+    code = "E008"
+    exit_status = 2
