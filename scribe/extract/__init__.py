@@ -40,7 +40,9 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
-CUE_TARGET = re.compile(r"\bcu(?:es|eing|ed|e)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?$", re.I)
+CUE_TARGET = re.compile(
+    r"\b(?:cu(?:es|eing|ed|e)|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
+    r"(?:[a-z-]+\s+){0,3}?(?:(?:\+|&|and|/)\s*(?:[a-z-]+\s+){0,3}?)?$", re.I)
 # payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
 COVERAGE_CONFIRMED = re.compile(
     r"\b(?:coverage|benefits?|covered|authori[sz]ation|eligibility)\b.{0,60}?\b(?:confirmed|verified|checked|approved)\b"
@@ -56,6 +58,8 @@ DEFICIT_OF_CATEGORY = {
     "sensory_integration": "sensory", "vestibular_training": "gaze_stability",
     "perturbation_training": "balance",
 }
+# a number right after a service name that can only be its minutes: "gait training 9, total 40"
+BARE_MINUTES = re.compile(r"\s*(?:was|were|for|:|-|,)?\s*(?:was\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
@@ -176,6 +180,8 @@ class Extractor:
         used: list[tuple[int, int]] = []  # characters already read as minutes, totals, scores
         facts.minutes, facts.billed_units = self._minutes(doc, ev, used)
         facts.total_treatment_minutes, facts.total_treatment_evidence = self._total_time(doc, ev, used)
+        if not facts.minutes and facts.total_treatment_minutes:
+            facts.minutes = self._all_one_code(doc, facts.total_treatment_minutes, facts.total_treatment_evidence, ev)
         facts.measures = self._measures(doc, ev, used)
         facts.techniques = self._techniques(doc, ev, used)
         facts.telehealth = self._telehealth(doc, ev)
@@ -199,6 +205,40 @@ class Extractor:
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
         return out + used
 
+    def _not_todays_drill(self, doc: Doc, ent: Span) -> bool:
+        """Words of a drill that name no drill done today in 97112 time: what a cue asked
+        for, the drill done instead of, a goal, a home program, a test, work billed under
+        another code ('Therapeutic activities was practicing jumping jacks')."""
+        text = text_of(doc)
+        sent = sent_of(ent)
+        head = text[sent.start_char:ent.start_char]
+        if CUE_TARGET.search(head):
+            return True  # "verbal cues throughout for an upright trunk"
+        if _ends_with_any(head.lower(), self.phrases.not_a_drill_before):
+            return True  # "stepping instead of hopping"
+        if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
+            return True  # "Goal is skipping the length of the gym"
+        line = text[text.rfind("\n", 0, ent.start_char) + 1:ent.start_char].lower()
+        heading = re.match(r"\s*(?:[-*]\s*)?([a-z /]{1,30}):", line)
+        if heading and heading.group(1).strip() in self.phrases.home_program_headings:
+            return True  # "HEP: hopscotch in driveway"
+        if _has_any(sent.text.lower(), self.phrases.test_names):
+            return True  # "mCTSIB cond 4 (EC foam) 12 s"
+        return self._under_other_code(doc, ent)
+
+    def _under_other_code(self, doc: Doc, ent: Span) -> bool:
+        """'Therapeutic activities was simulated grocery shopping', 'GT 97116 x 15 min -
+        hallway w/ cones': a sentence about another timed code describes that code's work."""
+        sent = sent_of(ent)
+        codes = [e for e in ents_of(doc) if e.label_ == "CPT" and sent.start <= e.start < ent.start]
+        if not codes or any(c.id_ == "97112" for c in ents_of(doc) if c.label_ == "CPT" and sent.start <= c.start < sent.end):
+            return False
+        first = codes[0]
+        lead = text_of(doc)[sent.start_char:first.start_char]
+        after = text_of(doc)[first.end_char:ent.start_char]
+        return len(lead.split()) <= 2 and bool(re.match(
+            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:\d+\s*(?:min|minutes)\s*)?(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
+
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
         """The measure a drill's name stands for when a score follows it: 'Single leg
         stance on the floor was 8 seconds on the right' is a test result, not a drill."""
@@ -208,7 +248,8 @@ class Extractor:
         rest = text_of(doc)[ent.end_char:sent_of(ent).end_char]
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
-        if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d", rest, re.I) \
+        if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
+                    r"|\s*,?\s*(?:\w+\s+){0,2}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
                 and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b", rest[:50], re.I):
             return measure
         return None
@@ -234,9 +275,7 @@ class Extractor:
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
         raw = [e for e in ents_of(doc) if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
-               and self._scored_drill(doc, e) is None
-               # "verbal cues throughout for an upright trunk": what a cue asked for
-               and not CUE_TARGET.search(text_of(doc)[sent_of(e).start_char:e.start_char])]
+               and self._scored_drill(doc, e) is None and not self._not_todays_drill(doc, e)]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -261,10 +300,16 @@ class Extractor:
                 relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=heading.id_)
                 relabelled._.status = e._.status
                 e = relabelled
-            if spans and sent_of(spans[-1]).start == sent_of(e).start and re.search(
-                r"\b(?:in|during|with|while|from|for)\s+(?:the\s+|a\s+|an\s+)?(?:standing\s+|seated\s+|sitting\s+)?$",
-                text_of(doc)[sent_of(e).start_char:e.start_char], re.I,
-            ) and not re.search(r"[;]|\bthen\b", text_of(doc)[spans[-1].end_char:e.start_char]):
+            anchors = [a for a in [*spans[-1:], *[x for x in ents_of(doc) if x.label_ == "EQUIPMENT" and x.text.lower() in self.implies]]
+                       if sent_of(a).start == sent_of(e).start and a.end_char <= e.start_char]
+            anchor = max(anchors, key=lambda a: a.end_char) if anchors else None
+            head = text_of(doc)[sent_of(e).start_char:e.start_char]
+            nested = re.search(r"\b(?:in|during|with|w/|while|from|for|on)\s+(?:the\s+|a\s+|an\s+)?(?:standing\s+|seated\s+|sitting\s+)?$", head, re.I) \
+                or (spans and spans[-1].id_ == e.id_ and re.search(r"\bto\s+(?:the\s+)?$", head, re.I))
+            # FES given during another drill ("Lokomat ... with FES to both tibialis anterior")
+            # is a second modality, not the place of the first
+            where = e.id_ != "functional_electrical_stimulation"
+            if anchor is not None and nested and where and not re.search(r"[;]|\bthen\b", text_of(doc)[anchor.end_char:e.start_char]):
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in ents_of(doc):
@@ -281,6 +326,9 @@ class Extractor:
                 and any(sent_of(t).start == sent_of(o).start for t in spans)
                 for o in ents_of(doc)
             ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
+            strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2 for o in doc.spans.get("strength", []))
+            if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
+                category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             if category and not beside and not again and (
                 not before
                 or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
@@ -302,7 +350,23 @@ class Extractor:
             ):
                 continue
             keep.append(s)
-        return sorted(keep, key=lambda s: s.start_char)
+        return self._appositions(doc, sorted(keep, key=lambda s: s.start_char))
+
+    def _appositions(self, doc: Doc, spans: list[Span]) -> list[Span]:
+        """'Prone extension over the therapy ball, superman, 5 holds of 15 seconds': a
+        second name for the same drill, given before its dose, is one drill."""
+        text = text_of(doc)
+        out: list[Span] = []
+        for i, s in enumerate(spans):
+            nxt = spans[i + 1] if i + 1 < len(spans) else None
+            if nxt is not None and nxt.id_ == s.id_ and (nxt._.status or "performed") == (s._.status or "performed") \
+                    and sent_of(nxt).start == sent_of(s).start:
+                gap = text[s.end_char:nxt.start_char]
+                if re.fullmatch(r"(?:\s+[a-z/'-]+){0,4}\s*,\s*", gap, re.I) and not re.search(r"\b(?:and|then|or|also)\b", gap, re.I) \
+                        and not DRILL_DOSE.search(gap):
+                    continue
+            out.append(s)
+        return out
 
     def _intended_category(self, doc: Doc, span: Span, spans: list[Span]) -> str:
         """A general drill's category as its stated purpose names it (rules/intent.json)."""
@@ -518,7 +582,7 @@ class Extractor:
         codes = self._code_mentions(doc)
         total_spans = [(s.start_char, s.end_char) for s in doc.spans.get("total_time", [])]
         total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
-        out: list[CodeMinutes] = []
+        out: list[tuple[int, int, CodeMinutes]] = []  # (start, end) in the normalized text
         for m in MINUTES.finditer(text):
             if any(s <= m.start() and m.start() - e <= 12 for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
@@ -529,14 +593,10 @@ class Extractor:
                 continue
             c_start, c_end, c = code
             used.append((m.start(), m.end()))
-            out.append(
-                CodeMinutes(
-                    code=c,
-                    minutes=int(m.group(1)),
-                    timed=self.timed.get(c, True),
-                    evidence=ev(min(c_start, m.start()), max(c_end, m.end())),
-                )
-            )
+            s, e = min(c_start, m.start()), max(c_end, m.end())
+            out.append((s, e, CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True), evidence=ev(s, e))))
+        out += self._bare_minutes(doc, codes, ev, used, total_spans)
+        minutes = self._restated(doc, out)
         billed: list[BilledUnits] = []
         for u in UNITS.finditer(text):
             code = self._code_for(u.start(), u.end(), codes, text)
@@ -544,7 +604,45 @@ class Extractor:
                 used.append((u.start(), u.end()))
                 billed.append(BilledUnits(code=code[2], units=int(u.group(1)), evidence=ev(min(code[0], u.start()), max(code[1], u.end()))))
         billed += self._billed_by_count(doc, codes, ev, used)
-        return out, billed
+        return minutes, billed
+
+    def _all_one_code(self, doc: Doc, total: int, total_ev: Evidence, ev) -> list[CodeMinutes]:
+        """'Whole session was 35 minutes and it was all neuro re-ed': the total is one code's."""
+        text = text_of(doc)
+        for c_start, c_end, code in self._code_mentions(doc):
+            if self.timed.get(code, True) and re.search(r"\b(?:all|entirely|all of it|all of that|only)\s+(?:was\s+|as\s+)?(?:spent\s+on\s+|in\s+)?$",
+                                                        text[max(0, c_start - 30):c_start], re.I):
+                return [CodeMinutes(code=code, minutes=total, timed=True, evidence=ev(c_start, c_end))]
+        return []
+
+    def _restated(self, doc: Doc, minutes: list[tuple[int, int, CodeMinutes]]) -> list[CodeMinutes]:
+        """'neuro re-ed 30 minutes ... wait, no, ... so neuro re-ed 33': a code's minutes said
+        again after a correction replace the first figure instead of adding to it."""
+        text = text_of(doc).lower()
+        cue = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(c) for c in self.phrases.correction + ["actually", "let me think"]) + r")(?![a-z])")
+        keep: list[tuple[int, int, CodeMinutes]] = []
+        for item in sorted(minutes, key=lambda x: x[0]):
+            earlier = [k for k in keep if k[2].code == item[2].code]
+            if earlier and cue.search(text[earlier[-1][1]:item[0]]):
+                keep.remove(earlier[-1])
+            keep.append(item)
+        return [m for _, _, m in keep]
+
+    def _bare_minutes(self, doc: Doc, codes, ev, used, total_spans) -> list[tuple[int, int, CodeMinutes]]:
+        """Minutes said without the word right after a service, in a dictation that gives
+        time in minutes: 'neuro re-ed thirty one minutes, gait training nine, total forty'."""
+        text = text_of(doc)
+        if not MINUTES.search(text) and not re.search(r"\btotal\b", text, re.I):
+            return []
+        out: list[tuple[int, int, CodeMinutes]] = []
+        for c_start, c_end, code in codes:
+            m = BARE_MINUTES.match(text, c_end)
+            if not m or any(s < m.end(1) and m.start(1) < e for s, e in used):
+                continue
+            used.append((m.start(1), m.end(1)))
+            out.append((c_start, m.end(1), CodeMinutes(code=code, minutes=int(m.group(1)), timed=self.timed.get(code, True),
+                                                       evidence=ev(c_start, m.end(1)))))
+        return out
 
     def _billed_by_count(self, doc: Doc, codes, ev, used: list[tuple[int, int]]) -> list[BilledUnits]:
         """Units dictated as a count beside a code in a billing sentence: 'Billing: 97112 x2,
@@ -591,7 +689,7 @@ class Extractor:
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
             tail = text[span.end_char: span.end_char + 40]
-            m = re.match(r"[^.;\d]{0,25}?(\d+)\s*(?:minutes?|mins?)\b", tail, re.I)
+            m = re.match(r"[^.;\d]{0,25}?(\d+)(?:\s*(?:minutes?|mins?)\b|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
@@ -752,6 +850,10 @@ def _score_values(window: str):
             if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
                 continue
         yield m.start(), m.end(), value, maximum, unit
+
+
+def _ends_with_any(text: str, terms: list[str]) -> bool:
+    return any(re.search(r"(?<![a-z])" + re.escape(t) + r"\s*$", text) for t in terms)
 
 
 def _has_any(text: str, terms: list[str]) -> bool:

@@ -44,7 +44,12 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
+    # "three times thirty seconds"
+    (re.compile(rf"\b{NUM}\s*times\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}", re.I), ("sets",)),
+    # "for thirty seconds, three times each side", "repeated 3 times"; not "3 times a week"
+    (re.compile(rf"\b{NUM}\s*times\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month|visit|session)|\s*/\s*(?:day|week|wk))", re.I), ("sets",)),
+    (re.compile(r"\b(twice|thrice)\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month)|\s*(?:daily|weekly))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}", re.I), ("reps",)),
     (re.compile(rf"(?:\bx|×|\btimes)\s*{NUM}\b(?!\s*(?:{TIME}|/|%))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})", re.I), ("duration",)),
@@ -68,6 +73,7 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
             ok = True
             for kind in kinds:
                 v = next(it)
+                v = {"twice": "2", "thrice": "3"}.get(v.lower(), v) if v else v
                 while v is not None and not re.fullmatch(r"\d+(?:\.\d+)?", v):
                     v = next(it)  # skip the "x" or unit group
                 if v is None:

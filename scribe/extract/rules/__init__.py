@@ -63,6 +63,9 @@ class Phrases(BaseModel):
     deficit_predicates: list[str]  # "heel to shin is dysmetric": an observed deficit, not a drill
     deficit_headings: list[str]  # "Impairments: dynamic balance, ...": a problem list, not drills
     measure_change: list[str]  # "BBS up 5 pts", "FGA +6": a change, not a score
+    not_a_drill_before: list[str]  # "stepping instead of hopping": the drill was not done
+    test_names: list[str]  # "mCTSIB cond 4 (EC foam) 12 s": a test, not a drill
+    home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
 
 
 class IntentRule(BaseModel):
