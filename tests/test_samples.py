@@ -21,6 +21,11 @@ DEV = load_split(SAMPLES)
 
 # dictation -> why the extractor still gets its techniques wrong (see the closing note)
 KNOWN_TECHNIQUE_MISSES = {
+    "64_tka_spoken_cpt_numbers_manual_under_8": "rocker board work is proprioceptive only because the sentence before names a proprioception deficit",
+    "73_peds_dcd_obstacle_course_recess": "an obstacle course for motor planning is labelled motor control; the rules read it as balance work",
+    "74_peds_spd_swing_scooter_no_measure": "'platform swing, slow linear swinging' read as two drills; prone scooter work 'working on prone extension' read as motor control",
+    "76_peds_dcd_telehealth_coverage_unconfirmed": "'pillow hopscotch' is labelled motor control here and balance work in two other dictations",
+    "89_tbi_vague_no_code_minutes": "'perturbations in standing, forward and backward nudges' read as two drills",
 }
 
 

@@ -66,9 +66,11 @@ BILLED_AFTER = re.compile(r"\s*(?:x|×)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minu
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
 # a sentence that states a goal ("Goal: indep stairs", "The goal is independent transfers")
 GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
+# a dose right after a name: "SLS at counter B 3 x 10 sec"
+DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
 CONTINUES = re.compile(
-    r"\s*(?:and\s+)?(?:(?:it|that|this|which|she|he|score)\s+(?:was|is|had been|were)"
+    r"\s*(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b")
@@ -205,6 +207,14 @@ class Extractor:
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
         return out + used
 
+    def _as_drill(self, doc: Doc, ent: Span) -> Span:
+        """'SLS at counter B 3 x 10 sec': a measure's name with a dose after it is the drill."""
+        if ent.text.lower() in self.drill_measures and DOSED.match(text_of(doc), ent.end_char):
+            span = Span(doc, ent.start, ent.end, label="TECHNIQUE", span_id="balance_training")
+            span._.status = "performed"
+            return span
+        return ent
+
     def _not_todays_drill(self, doc: Doc, ent: Span) -> bool:
         """Words of a drill that name no drill done today in 97112 time: what a cue asked
         for, the drill done instead of, a goal, a home program, a test, work billed under
@@ -219,9 +229,10 @@ class Extractor:
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
             return True  # "Goal is skipping the length of the gym"
         line = text[text.rfind("\n", 0, ent.start_char) + 1:ent.start_char].lower()
-        heading = re.match(r"\s*(?:[-*]\s*)?([a-z /]{1,30}):", line)
-        if heading and heading.group(1).strip() in self.phrases.home_program_headings:
-            return True  # "HEP: hopscotch in driveway"
+        for lead in (line, head.lower()):
+            heading = re.match(r"\s*(?:[-*]\s*)?([a-z /]{1,30}):", lead)
+            if heading and heading.group(1).strip() in self.phrases.home_program_headings:
+                return True  # "HEP: hopscotch in driveway"
         if _has_any(sent.text.lower(), self.phrases.test_names):
             return True  # "mCTSIB cond 4 (EC foam) 12 s"
         return self._under_other_code(doc, ent)
@@ -274,7 +285,8 @@ class Extractor:
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
-        raw = [e for e in ents_of(doc) if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
+        raw = [self._as_drill(doc, e) if e.label_ == "MEASURE" else e for e in ents_of(doc)]
+        raw = [e for e in raw if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
                and self._scored_drill(doc, e) is None and not self._not_todays_drill(doc, e)]
         spans: list[Span] = []
         heading: Span | None = None
@@ -491,6 +503,8 @@ class Extractor:
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
         ents = []
         for e in ents_of(doc):
+            if e.label_ == "MEASURE" and self._as_drill(doc, e).label_ == "TECHNIQUE":
+                continue
             if e.label_ == "TECHNIQUE" and (measure := self._scored_drill(doc, e)):
                 status, e = e._.status, Span(doc, e.start, e.end, label="MEASURE", span_id=measure)
                 e._.status = status
