@@ -438,6 +438,15 @@ def eight_minute_rule(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     seen: set[tuple[str, int]] = set()
     for stated in facts.billed_units:
+        if stated.code is None:  # "I'm billing four units": the visit's total
+            if timed and stated.units != result.total_units and ("total", stated.units) not in seen:
+                seen.add(("total", stated.units))
+                out.append(ctx.finding(
+                    rule, "total_mismatch", evidence=[stated.evidence], stated=stated.units,
+                    computed=result.total_units, quote=ctx.quote([stated.evidence.text]),
+                    minutes=_minutes_summary(timed) or "0", method=method,
+                ))
+            continue
         if not billing.is_timed(stated.code) or (stated.code, stated.units) in seen:
             continue  # untimed codes bill one per session, not by minutes
         seen.add((stated.code, stated.units))
@@ -574,6 +583,7 @@ RULES: dict[str, Rule] = {
     "eight_minute_rule": _rule(
         eight_minute_rule,
         units_mismatch="code stated computed quote minutes method",
+        total_mismatch="stated computed quote minutes method",
         under_eight="code minutes quote total total_units method computed",
     ),
     "telehealth_modifier": _rule(telehealth_modifier, ("modifier", "place_of_service", "coverage"), default="items"),

@@ -436,7 +436,7 @@ def _time(note: Note) -> dict:
 
 def _billing(note: Note) -> dict:
     u = note.units
-    stated = [{"code": b.code, "name": _code_name(b.code), "units": b.units,
+    stated = [{"code": b.code or "total", "name": _code_name(b.code) if b.code else "All timed codes", "units": b.units,
                "evidence": _ev(b.evidence)} for b in note.facts.billed_units]
     if u is None:
         return {"calculated": False, "method": None, "method_label": NOT_STATED,

@@ -30,6 +30,8 @@ class Word(Model):
     probability: float | None = None
     char_start: int | None = Field(None, description="offset of the word in Transcript.text")
     char_end: int | None = None
+    heard: str | None = Field(
+        None, description="what Whisper wrote for the phrase this word corrects (None: not corrected)")
 
 
 class Segment(Model):
@@ -44,6 +46,23 @@ class Segment(Model):
     compression_ratio: float | None = None
 
 
+class AudioGap(Model):
+    """Seconds of audio that sound like speech but gave no transcribed word."""
+
+    start: float = Field(description="audio seconds")
+    end: float = Field(description="audio seconds")
+
+
+class RemovedText(Model):
+    """Text Whisper produced that Scribe removed as invented (a loop, a stock phrase over
+    silence), kept so a reviewer can see it."""
+
+    start: float = Field(description="audio seconds")
+    end: float = Field(description="audio seconds")
+    text: str
+    reason: str
+
+
 class Transcript(Model):
     """What was said. For a typed or .txt transcript, `segments` is empty."""
 
@@ -54,6 +73,9 @@ class Transcript(Model):
     engine: str | None = None
     model: str | None = None
     segments: list[Segment] = []
+    speech_seconds: float | None = Field(None, description="seconds of speech the voice-activity detector heard")
+    gaps: list[AudioGap] = Field(default_factory=list, description="speech with no transcribed words")
+    removed: list[RemovedText] = Field(default_factory=list, description="invented text taken out")
 
     def audio_span(self, start: int, end: int) -> tuple[float | None, float | None]:
         """Audio seconds covering the characters start..end, or (None, None) for text."""
@@ -134,7 +156,7 @@ class CodeMinutes(Model):
 class BilledUnits(Model):
     """Units the therapist said were billed (checked against the minutes)."""
 
-    code: str
+    code: str | None = Field(None, description="None: the visit's total ('billing four units')")
     units: int
     evidence: Evidence
 

@@ -241,7 +241,12 @@ def test_a_dose_of_strength_work_does_not_attach_to_the_drill_before():
     "text, billed",
     [
         ("Billing: 97112 x2, 97530 x1.", [("97112", 2), ("97530", 1)]),
-        ("I'm billing four units, two neuro re-ed, one ther ex, and one manual.", [("97112", 2), ("97110", 1), ("97140", 1)]),
+        ("I'm billing four units, two neuro re-ed, one ther ex, and one manual.",
+         [(None, 4), ("97112", 2), ("97110", 1), ("97140", 1)]),
+        ("Ninety seven one twelve, ten minutes. Ninety seven five thirty, nine minutes. One unit each.",
+         [("97112", 1), ("97530", 1)]),
+        ("Neuromuscular re-ed twenty-two minutes, billing two units.", [("97112", 2)]),
+        ("Billing 97112 times two, 97116 times two.", [("97112", 2), ("97116", 2)]),
         ("NMR 97112 x 23 min. Billed 97112 x 2 units.", [("97112", 2)]),
     ],
 )

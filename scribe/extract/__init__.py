@@ -62,10 +62,14 @@ DEFICIT_OF_CATEGORY = {
 BARE_MINUTES = re.compile(r"\s*(?:was|were|for|:|-|,)?\s*(?:was\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
-BILLED_AFTER = re.compile(r"\s*(?:x|×)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
+BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
 # a sentence that states a goal ("Goal: indep stairs", "The goal is independent transfers")
 GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
+# "impaired proprioception + balance": more deficits joined to the first
+IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
+                    "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
+IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
@@ -617,6 +621,8 @@ class Extractor:
             if code:
                 used.append((u.start(), u.end()))
                 billed.append(BilledUnits(code=code[2], units=int(u.group(1)), evidence=ev(min(code[0], u.start()), max(code[1], u.end()))))
+            else:
+                billed += self._units_without_code(doc, u, codes, minutes, ev, used)
         billed += self._billed_by_count(doc, codes, ev, used)
         return minutes, billed
 
@@ -657,6 +663,27 @@ class Extractor:
             out.append((c_start, m.end(1), CodeMinutes(code=code, minutes=int(m.group(1)), timed=self.timed.get(code, True),
                                                        evidence=ev(c_start, m.end(1)))))
         return out
+
+    def _units_without_code(self, doc: Doc, u, codes, minutes: list[CodeMinutes], ev, used) -> list[BilledUnits]:
+        """'One unit each', 'neuro re-ed 22 minutes, billing two units' (the one code of
+        the sentence), 'I'm billing four units' (the visit's total)."""
+        text = text_of(doc)
+        n = int(u.group(1))
+        span = doc.char_span(u.start(), u.end(), alignment_mode="expand")
+        if span is None:
+            return []
+        sent = sent_of(span)
+        if re.match(r"\s*(?:of\s+(?:it|them)\s+)?each\b", text[u.end():u.end() + 16], re.I):
+            used.append((u.start(), u.end()))
+            return [BilledUnits(code=m.code, units=n, evidence=ev(u.start(), u.end() + 5)) for m in minutes if m.timed]
+        if not BILLING_WORDS.search(sent.text) or re.search(r"\b(?:per|a|each)\s+(?:day|week|visit)\b", text[u.end():u.end() + 12], re.I):
+            return []
+        timed_here = {c for s, e, c in codes if sent.start_char <= s < sent.end_char and self.timed.get(c, True)}
+        used.append((u.start(), u.end()))
+        if len(timed_here) == 1:
+            code = timed_here.pop()
+            return [BilledUnits(code=code, units=n, evidence=ev(sent.start_char, u.end()))]
+        return [BilledUnits(code=None, units=n, evidence=ev(u.start(), u.end()))]
 
     def _billed_by_count(self, doc: Doc, codes, ev, used: list[tuple[int, int]]) -> list[BilledUnits]:
         """Units dictated as a count beside a code in a billing sentence: 'Billing: 97112 x2,
@@ -752,6 +779,12 @@ class Extractor:
             if label == "IMPAIRMENT" and CUE_TARGET.search(text_of(doc)[sent_of(e).start_char:e.start_char]):
                 continue  # "verbal cues for trunk lean": what the cue corrected, said of the drill
             out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
+            if label == "IMPAIRMENT":  # "impaired proprioception + balance": the deficit word reaches the list
+                more = IMPAIRMENT_LIST.match(text_of(doc), e.end_char)
+                if more and _has_any(e.text.lower(), self.phrases.impairment_modifiers + ["impaired", "decreased", "poor", "reduced"]):
+                    word = more.group(1).lower()
+                    s = e.end_char + more.start(1)
+                    out.append(Mention(id=IMPAIRMENT_WORDS[word], text=more.group(1), evidence=ev(s, s + len(word))))
             if label == "CUE":  # "verbal and tactile cues": the first kind is named without "cues"
                 head = text_of(doc)[max(sent_of(e).start_char, e.start_char - 30):e.start_char]
                 listed = re.search(r"(?:\b(?:verbal|tactile|visual)\b\s*(?:,|and|&|/|or)\s*)+$", head, re.I)
