@@ -43,6 +43,8 @@ CODE_GAP_AFTER_CHARS = 30
 CUE_TARGET = re.compile(
     r"\b(?:cu(?:es|eing|ed|e)|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
     r"(?:[a-z-]+\s+){0,3}?(?:(?:\+|&|and|/)\s*(?:[a-z-]+\s+){0,3}?)?$", re.I)
+# "I haven't confirmed yet whether their plan covers telehealth"
+NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|have not|has not|pending|yet to|need to|needs to|will|whether|if)\b", re.I)
 # payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
 COVERAGE_CONFIRMED = re.compile(
     r"\b(?:coverage|benefits?|covered|authori[sz]ation|eligibility)\b.{0,60}?\b(?:confirmed|verified|checked|approved)\b"
@@ -298,7 +300,7 @@ class Extractor:
             if heading is not None and sent_of(heading).start != sent_of(e).start:
                 heading = None
             gap = text_of(doc)[spans[-1].end_char:e.start_char] if spans else None
-            if spans and re.fullmatch(r"[\s-]*", gap or "x"):
+            if spans and re.fullmatch(r"[ \t-]*", gap or "x"):
                 prev = spans.pop()
                 # adjacent names of one drill ("PNF rhythmic stabilization") are one
                 # mention; of two categories ("virtual reality optokinetic training")
@@ -749,11 +751,11 @@ class Extractor:
             return Telehealth()
         mod = list(doc.spans.get("telehealth_modifier", []))
         pos = list(doc.spans.get("place_of_service", []))
-        cov = list(doc.spans.get("coverage_confirmed", []))
+        cov = [c for c in doc.spans.get("coverage_confirmed", []) if not NOT_CONFIRMED.search(sent_of(c).text)]
         if not cov:  # "telehealth coverage for physical therapy was confirmed with the payer"
             for sent in sentences(doc):
                 said = COVERAGE_CONFIRMED.search(sent.text)
-                if said and not re.search(r"\b(?:not|unable|couldn't|could not|pending|yet to|need to|needs to|will)\b", sent.text, re.I):
+                if said and not NOT_CONFIRMED.search(sent.text):
                     cov = [doc.char_span(sent.start_char + said.start(), sent.start_char + said.end(), alignment_mode="expand")]
                     break
         modifier = None
@@ -824,11 +826,24 @@ class Extractor:
         return out
 
     def _group(self, doc: Doc, group: str, ev) -> list[Mention]:
-        return [Mention(id=group, text=s.text, evidence=ev(s.start_char, s.end_char)) for s in doc.spans.get(group, [])]
+        spans = list(doc.spans.get(group, []))
+        if group == "strength":  # "Goal is riding his bike": a goal, not strength work done today
+            spans = [s for s in spans if not GOAL_LINE.match(sent_of(s).text)]
+        if group == "vague":  # "fine motor", "Okay, this is for ...": not vague wording
+            text = text_of(doc).lower()
+            spans = [s for s in spans if not any(
+                text.startswith(n, s.start_char) and len(n) > len(s.text) for n in self.phrases.vague_not
+            ) and not (s.text.lower() in ("ok", "okay") and s.start == sent_of(s).start)]
+        return [Mention(id=group, text=s.text, evidence=ev(s.start_char, s.end_char)) for s in spans]
 
     def _statements(self, doc: Doc, ev):
+        drills = [e for e in ents_of(doc) if e.label_ in ("TECHNIQUE", "CPT", "MEASURE")]
+
         def has(group: str, sent: Span) -> bool:
-            return any(sent.start <= s.start and s.end <= sent.end for s in doc.spans.get(group, []))
+            # a functional word inside a drill's or test's name ("walking with head turns",
+            # "timed up and go") says nothing about function
+            return any(sent.start <= s.start and s.end <= sent.end
+                       and not any(d.start <= s.start < d.end for d in drills) for s in doc.spans.get(group, []))
 
         goals, changes, responses, plan = [], [], [], []
         for sent in sentences(doc):

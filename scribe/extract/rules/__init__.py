@@ -65,6 +65,7 @@ class Phrases(BaseModel):
     measure_change: list[str]  # "BBS up 5 pts", "FGA +6": a change, not a score
     not_a_drill_before: list[str]  # "stepping instead of hopping": the drill was not done
     test_names: list[str]  # "mCTSIB cond 4 (EC foam) 12 s": a test, not a drill
+    vague_not: list[str]  # "fine motor", "Okay, ...": the vague word in a phrase that is not vague
     home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
 
 
