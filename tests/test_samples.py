@@ -25,7 +25,9 @@ KNOWN_TECHNIQUE_MISSES = {
     "73_peds_dcd_obstacle_course_recess": "an obstacle course for motor planning is labelled motor control; the rules read it as balance work",
     "74_peds_spd_swing_scooter_no_measure": "'platform swing, slow linear swinging' read as two drills; prone scooter work 'working on prone extension' read as motor control",
     "76_peds_dcd_telehealth_coverage_unconfirmed": "'pillow hopscotch' is labelled motor control here and balance work in two other dictations",
-    "89_tbi_vague_no_code_minutes": "'perturbations in standing, forward and backward nudges' read as two drills",
+    "105_ot_stroke_posture_mirror_no_params_sitting_better": "'seated posture ..., reaching across midline' read as two drills",
+    "109_driving_tbi_coordination_gait_6min_billed_three_ok": "toe taps to cones are labelled coordination work here and balance work elsewhere",
+    "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work; 'catching a beach ball' on a cushion not read as a drill",
 }
 
 

@@ -72,6 +72,8 @@ GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
                     "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
 IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
+# words that say a drill was done in this sentence
+DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
@@ -148,7 +150,18 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
             edits.append((cue.start(), new_end, " " * (new_end - cue.start()), None))
             last_end = new_end
             break
+    # "neuro re-ed twenty, uh, twenty-three minutes": a number restarted after a filler;
+    # "sixteen seconds, sixteen point five, sorry": the second number, then the apology
+    for m in [*RESTART.finditer(text), *RESTART_AFTER.finditer(text)]:
+        if not any(s <= m.start() < e for s, e, _, _ in edits):
+            span = nt.to_original(m.start(1), m.end(2))
+            edits.append((m.start(1), m.start(2), " " * (m.start(2) - m.start(1)), None))
+            edits.append((m.start(2), m.end(2), m.group(2), span))
     return nt.replace(edits) if edits else nt
+
+
+RESTART_AFTER = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:seconds?|minutes?|points?|percent))?\s*,\s*(\d+(?:\.\d+)?)(?=\s*,?\s*(?:sorry|i mean)\b)", re.I)
+RESTART = re.compile(r"\b(\d+(?:\.\d+)?)\s*,?\s*(?:uh|um|er|erm|uhm)\s*,?\s*(\d+(?:\.\d+)?)\b", re.I)
 
 
 class Extractor:
@@ -254,7 +267,7 @@ class Extractor:
         lead = text_of(doc)[sent.start_char:first.start_char]
         after = text_of(doc)[first.end_char:ent.start_char]
         return len(lead.split()) <= 2 and bool(re.match(
-            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:\d+\s*(?:min|minutes)\s*)?(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
+            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
 
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
         """The measure a drill's name stands for when a score follows it: 'Single leg
@@ -283,11 +296,19 @@ class Extractor:
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
         if _has_any(before, self.phrases.impairment_modifiers):
             return True
+        sent = sent_of(ent)
+        if any(i.label_ == "IMPAIRMENT" and sent.start <= i.start and i.end <= ent.start for i in ents_of(doc)) \
+                and not DRILL_DOSE.search(sent.text) and not DID.search(sent.text) \
+                and not any(c.label_ == "CPT" and sent.start <= c.start < sent.end for c in ents_of(doc)):
+            return True  # "Her coordination is poor, especially anything bilateral like skipping"
         if any(re.match(r"\s*(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following) for p in self.phrases.deficit_predicates):
             return True
         line_start = text_of(doc).rfind("\n", 0, ent.start_char) + 1
-        heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", text_of(doc)[line_start:ent.start_char].lower())
-        return bool(heading and heading.group(1).strip() in self.phrases.deficit_headings)
+        for lead in (text_of(doc)[line_start:ent.start_char], text_of(doc)[sent_of(ent).start_char:ent.start_char]):
+            heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", lead.lower())
+            if heading and heading.group(1).strip() in self.phrases.deficit_headings:
+                return True
+        return False
 
     def _technique_spans(self, doc: Doc) -> list[Span]:
         """Mentions of distinct drills, after the rules that join or drop names."""
@@ -309,7 +330,7 @@ class Extractor:
                 merged._.status = prev._.status if prev._.status != "performed" else e._.status
                 spans.append(merged)
                 continue
-            if text_of(doc)[e.end_char:e.end_char + 2].strip().startswith(":") and any(
+            if re.match(r"\s*(?:training|activities|drills|exercises|work|program)?\s*:", text_of(doc)[e.end_char:e.end_char + 14], re.I) and any(
                 o.start > e.end and sent_of(o).start == sent_of(e).start for o in raw
             ):
                 heading = e  # "Proprioceptive drills: single leg balance on the BOSU, ..."
@@ -328,6 +349,9 @@ class Extractor:
             # is a second modality, not the place of the first
             where = e.id_ != "functional_electrical_stimulation"
             if anchor is not None and nested and where and not re.search(r"[;]|\bthen\b", text_of(doc)[anchor.end_char:e.start_char]):
+                if e.id_ == "perturbation_training" and spans and anchor is spans[-1] and anchor.id_ != e.id_:
+                    spans.pop()  # "quadruped on physioball w/ perturbations": the perturbations are the drill
+                    spans.append(e)
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in ents_of(doc):
@@ -344,7 +368,10 @@ class Extractor:
                 and any(sent_of(t).start == sent_of(o).start for t in spans)
                 for o in ents_of(doc)
             ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
-            strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2 for o in doc.spans.get("strength", []))
+            strength_next = any(
+                (o.start_char >= e.end_char and o.start_char - e.end_char <= 2)
+                or (o.end_char <= e.start_char and e.start_char - o.end_char <= 25 and not re.search(r"[,;.]", text_of(doc)[o.end_char:e.start_char]))
+                for o in doc.spans.get("strength", []))  # "BOSU squats", "hip abduction in parallel bars"
             if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             if category and not beside and not again and (
@@ -371,18 +398,36 @@ class Extractor:
         return self._appositions(doc, sorted(keep, key=lambda s: s.start_char))
 
     def _appositions(self, doc: Doc, spans: list[Span]) -> list[Span]:
-        """'Prone extension over the therapy ball, superman, 5 holds of 15 seconds': a
-        second name for the same drill, given before its dose, is one drill."""
+        """A second name for the same drill is one drill: 'Prone extension over the therapy
+        ball, superman, 5 holds of 15 seconds' (the later name, given before the dose,
+        stays); 'Hopscotch (SL hops + 2-foot landings) 5 rounds' (the name in brackets
+        explains the first); 'Sensory integration, standing on foam with eyes closed'
+        (a category word heads the drill that follows and gives it its category)."""
         text = text_of(doc)
         out: list[Span] = []
+        skip: set[int] = set()
         for i, s in enumerate(spans):
+            if i in skip:
+                continue
             nxt = spans[i + 1] if i + 1 < len(spans) else None
-            if nxt is not None and nxt.id_ == s.id_ and (nxt._.status or "performed") == (s._.status or "performed") \
-                    and sent_of(nxt).start == sent_of(s).start:
-                gap = text[s.end_char:nxt.start_char]
-                if re.fullmatch(r"(?:\s+[a-z/'-]+){0,4}\s*,\s*", gap, re.I) and not re.search(r"\b(?:and|then|or|also)\b", gap, re.I) \
-                        and not DRILL_DOSE.search(gap):
-                    continue
+            if nxt is None or sent_of(nxt).start != sent_of(s).start or (nxt._.status or "performed") != (s._.status or "performed"):
+                out.append(s)
+                continue
+            gap = text[s.end_char:nxt.start_char]
+            if re.fullmatch(r"\s*\(\s*", gap):
+                out.append(s)
+                skip.add(i + 1)
+                continue
+            if s.text.lower() in self.generic and re.fullmatch(r"\s*[,:-]\s*", gap) and nxt.text.lower() not in self.generic:
+                heading = Span(doc, nxt.start, nxt.end, label="TECHNIQUE", span_id=s.id_)
+                heading._.status = nxt._.status
+                out.append(heading)
+                skip.add(i + 1)
+                continue
+            before_comma = gap.split(",", 1)[0] if "," in gap else gap
+            if nxt.id_ == s.id_ and re.fullmatch(r"(?:\s+[a-z/'-]+){0,4}\s*,(?:\s*[a-z/'-]+){0,3}\s*", gap, re.I) \
+                    and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap):
+                continue
             out.append(s)
         return out
 
@@ -499,6 +544,8 @@ class Extractor:
                 },
             )
             key = (tech.category, s.text.lower(), tech.status)
+            if key in merged and tech.has_parameters and merged[key].has_parameters:
+                key = (*key, s.start_char)  # "SL stance on BOSU 3 x 45s, SL stance on airex 3 x 20s": two drills
             if key in merged:
                 merged[key] = _merge(merged[key], tech)
             else:
@@ -575,6 +622,9 @@ class Extractor:
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
             timepoint = _timepoint(before, after, self.phrases)
+            if k > 0 and re.fullmatch(r"\s*(?:and|,|or|&|/)\s*", before) and out and timepoint is Timepoint.current \
+                    and _timepoint("", after, self.phrases) is Timepoint.current:
+                timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
             if goal_sentence and timepoint is Timepoint.current:
                 timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
             unit = unit or definition.unit
@@ -721,6 +771,8 @@ class Extractor:
             between = text[c[1]:start]
             if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
                 return c  # "neuro re-ed and that ran 27 minutes"
+            if re.fullmatch(r"\s*(?:x|×)\s*\d+\s*(?:u|units?)\s*[(,]\s*", between, re.I):
+                return c  # "97112 x 2u (30 min)"
             if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of)\b|\d", between, re.I):
                 continue
             return c
@@ -732,7 +784,7 @@ class Extractor:
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
             tail = text[span.end_char: span.end_char + 40]
-            m = re.match(r"[^.;\d]{0,25}?(\d+)(?:\s*(?:minutes?|mins?)\b|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
+            m = re.match(r"[^.;\d]{0,25}?(\d+)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())

@@ -97,9 +97,10 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
     return sorted(out, key=lambda p: p.start)
 
 
-MINUTES = re.compile(rf"\b(\d+)\s*[- ]?{MIN}", re.I)
+# "26'" is 26 minutes in typed notes (a code nearby decides whether it is time at all)
+MINUTES = re.compile(rf"\b(\d+)(?:\s*[- ]?{MIN}|'(?![a-z]))", re.I)
 CODE_NUMBER = re.compile(r"\b97\d{3}\b")
-UNITS = re.compile(r"\b(\d+)\s*units?\b", re.I)
+UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of)\s*(\d+(?:\.\d+)?)(?![\d/])"
     r"|(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(seconds?|secs?|s\b|sec\b|points?|pts?|percent|%|"
