@@ -449,6 +449,8 @@ def eight_minute_rule(ctx: Context) -> list[Finding]:
             continue
         if not billing.is_timed(stated.code) or (stated.code, stated.units) in seen:
             continue  # untimed codes bill one per session, not by minutes
+        if not timed:
+            continue  # no minutes at all to disagree with: time_documented says so
         seen.add((stated.code, stated.units))
         computed = result.units.get(stated.code, 0)
         if stated.units != computed:

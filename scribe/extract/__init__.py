@@ -374,7 +374,10 @@ class Extractor:
                 for o in doc.spans.get("strength", []))  # "BOSU squats", "hip abduction in parallel bars"
             if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
-            if category and not beside and not again and (
+            # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
+            surface = any(t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start
+                          and not re.search(r"[\d;]|\bthen\b", text_of(doc)[e.end_char:t.start_char]) for t in spans)
+            if category and not beside and not again and not surface and (
                 not before
                 or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
@@ -773,6 +776,8 @@ class Extractor:
                 return c  # "neuro re-ed and that ran 27 minutes"
             if re.fullmatch(r"\s*(?:x|×)\s*\d+\s*(?:u|units?)\s*[(,]\s*", between, re.I):
                 return c  # "97112 x 2u (30 min)"
+            if re.fullmatch(r"\s*\d+\s*(?:min|mins|minutes|')\s*(?:x|×)\s*", between, re.I):
+                return c  # "97112 40 min x 2u"
             if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of)\b|\d", between, re.I):
                 continue
             return c
