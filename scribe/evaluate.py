@@ -56,19 +56,24 @@ def _nonzero(d: dict[str, int]) -> dict[str, int]:
 def _match_techniques(pred: list[dict], exp: list[dict]) -> list[tuple[dict, dict]]:
     """Pair each expected technique with the most similar predicted one of its category."""
     pairs = []
-    free = list(pred)
 
     def similarity(p: dict, e: dict) -> int:
         return (p["status"] == e["status"]) * 10 + sum(p[k] == e[k] for k in ("sets", "reps", "duration_seconds")) \
             + (sorted(p["equipment"]) == sorted(e["equipment"]))
 
-    for e in exp:
-        same = [p for p in free if p["category"] == e["category"]]
-        if not same:
+    # the most similar pairs first, so one mention never takes another's better partner
+    candidates = sorted(
+        ((similarity(p, e), -i, -j, i, j) for j, e in enumerate(exp) for i, p in enumerate(pred) if p["category"] == e["category"]),
+        reverse=True,
+    )
+    used_p: set[int] = set()
+    used_e: set[int] = set()
+    for _, _, _, i, j in candidates:
+        if i in used_p or j in used_e:
             continue
-        best = max(same, key=lambda p: similarity(p, e))
-        pairs.append((best, e))
-        free.remove(best)
+        used_p.add(i)
+        used_e.add(j)
+        pairs.append((pred[i], exp[j]))
     return pairs
 
 

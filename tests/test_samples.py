@@ -28,6 +28,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "105_ot_stroke_posture_mirror_no_params_sitting_better": "'seated posture ..., reaching across midline' read as two drills",
     "109_driving_tbi_coordination_gait_6min_billed_three_ok": "toe taps to cones are labelled coordination work here and balance work elsewhere",
     "111_vestibular_uvh_vor_dgi_fga_templated": "'Gait w/ HT' (head turns) not read as a drill; head-turn gait is labelled balance work here and vestibular work in 48, 79, 81 and 83",
+    "137_ankle_sprain_out_of_order": "last visit's wobble board is labelled proprioceptive work from the stated deficit; the rules read it as balance work",
+    "138_cva_chronic_vr_multi_codes": "'Wii Fit balance games on the balance board, weight shifting toward the right' read as two drills",
     "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work; 'catching a beach ball' on a cushion not read as a drill",
 }
 

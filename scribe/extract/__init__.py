@@ -72,13 +72,16 @@ GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
                     "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
 IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
+# a drill named and taken back at once
+RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
 CONTINUES = re.compile(
-    r"\s*(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
+    r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
+    r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b")
@@ -160,8 +163,8 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
     return nt.replace(edits) if edits else nt
 
 
-RESTART_AFTER = re.compile(r"\b(\d+(?:\.\d+)?)(?:\s*(?:seconds?|minutes?|points?|percent))?\s*,\s*(\d+(?:\.\d+)?)(?=\s*,?\s*(?:sorry|i mean)\b)", re.I)
-RESTART = re.compile(r"\b(\d+(?:\.\d+)?)\s*,?\s*(?:uh|um|er|erm|uhm)\s*,?\s*(\d+(?:\.\d+)?)\b", re.I)
+RESTART_AFTER = re.compile(r"\b(\d{1,3}(?:\.\d+)?)(?:\s*(?:seconds?|minutes?|points?|percent))?\s*,\s*(\d+(?:\.\d+)?)(?=\s*,?\s*(?:sorry|i mean)\b)", re.I)
+RESTART = re.compile(r"\b(\d{1,3}(?:\.\d+)?)\s*,?\s*(?:uh|um|er|erm|uhm)\s*,?\s*(\d+(?:\.\d+)?)\b", re.I)
 
 
 class Extractor:
@@ -243,6 +246,8 @@ class Extractor:
         head = text[sent.start_char:ent.start_char]
         if CUE_TARGET.search(head):
             return True  # "verbal cues throughout for an upright trunk"
+        if RETRACTED.match(text[ent.end_char:sent.end_char]):
+            return True  # "stepping over the cords, no, sorry, I mean he didn't want to"
         if _ends_with_any(head.lower(), self.phrases.not_a_drill_before):
             return True  # "stepping instead of hopping"
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
@@ -279,7 +284,7 @@ class Extractor:
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
-                    r"|\s*,?\s*(?:\w+\s+){0,2}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
+                    r"|\s*,?\s*(?:\w+,?\s+){0,3}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
                 and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b", rest[:50], re.I):
             return measure
         return None
@@ -377,7 +382,9 @@ class Extractor:
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
             surface = any(t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start
                           and not re.search(r"[\d;]|\bthen\b", text_of(doc)[e.end_char:t.start_char]) for t in spans)
-            if category and not beside and not again and not surface and (
+            # "5 x 10 second holds at the parallel bars": where the drill was done
+            located = re.search(r"\b(?:at|in|between|inside|using|holding|from)\s+(?:the\s+)?$", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)
+            if category and not beside and not again and not surface and not located and (
                 not before
                 or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
@@ -657,7 +664,7 @@ class Extractor:
         total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
         out: list[tuple[int, int, CodeMinutes]] = []  # (start, end) in the normalized text
         for m in MINUTES.finditer(text):
-            if any(s <= m.start() and m.start() - e <= 12 for s, e in total_spans) or re.search(
+            if any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
             ) or re.match(r"\s*(?:total|in total|timed|overall)\b", text[m.end():m.end() + 12], re.I):
                 continue
@@ -665,6 +672,11 @@ class Extractor:
             if code is None:
                 continue
             c_start, c_end, c = code
+            if c_end <= m.start() and any(x[2].code == c for x in out) and re.search(
+                r":\s*\w|\b(?!(?:was|were|for|at|about|of|approximately|another|an|additional|extra)\b)[a-z]{3,}\b",
+                text[c_end:m.start()], re.I,
+            ):
+                continue  # "Therapeutic exercise: recumbent bike 8 minutes": an activity's time, the code's is known
             used.append((m.start(), m.end()))
             s, e = min(c_start, m.start()), max(c_end, m.end())
             out.append((s, e, CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True), evidence=ev(s, e))))

@@ -120,6 +120,11 @@ PLAN_SECTION = re.compile(r"(?im)^[ \t-]*(?:p|plan|plan of care)[ \t]*:")
 NEXT_HEADING = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z /&]{0,24}:")
 
 
+# a sentence that opens by planning a later visit, and words that end that plan in it
+PLAN_OPENING = re.compile(r"\s*(?:next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
+PLAN_BREAK = re.compile(r"\b(?:but|however|today|this\s+(?:visit|session)|instead)\b", re.I)
+
+
 def plan_sections(text: str) -> list[tuple[int, int]]:
     """Character ranges of the plan sections of a typed note."""
     out = []
@@ -134,6 +139,12 @@ class ConText:
 
     def __call__(self, doc: Doc) -> Doc:
         self._modify(doc)
+        for sent in sentences(doc):  # "Next week we'll add head turns while she walks the beam"
+            if PLAN_OPENING.match(sent.text):
+                for ent in ents_of(doc):
+                    if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and sent.start <= ent.start < sent.end and ent._.status == "performed" \
+                            and not PLAN_BREAK.search(text_of(doc)[sent.start_char:ent.start_char]):
+                        ent._.status = "planned"
         for start, end in plan_sections(text_of(doc)):
             for ent in doc.ents:  # what the plan section names is for later visits
                 if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and start <= ent.start_char < end and ent._.status == "performed":
