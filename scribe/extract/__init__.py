@@ -51,7 +51,7 @@ COVERAGE_CONFIRMED = re.compile(
     r"|\b(?:confirmed|verified|checked)\b.{0,40}?\b(?:coverage|benefits?|covers|eligibility)\b", re.I)
 # the impairment a drill's name stands for when it names a deficit ("impaired single leg
 # balance"): a word in the name first, else the drill's category
-DEFICIT_WORDS = (("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
+DEFICIT_WORDS = (("sensation", "sensory"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
                  ("proprio", "proprioception"), ("sensory", "sensory"), ("motor control", "motor_control"),
                  ("balance", "balance"), ("stance", "balance"))
 DEFICIT_OF_CATEGORY = {
@@ -76,6 +76,14 @@ IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|propr
 RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
+# a stated problem list, and the deficit words in it
+PROBLEM_LIST_AFTER = re.compile(
+    r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+)?"
+    r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
+PROBLEM_LIST_BEFORE = re.compile(
+    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?"
+    r"(?:deficits?|issues?|problems?|impairments?|limitations?)\b", re.I)
+IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|posture|postural control|proprioception|gaze stability|gaze|sensation|sensory processing)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
@@ -209,7 +217,8 @@ class Extractor:
         facts.measures = self._measures(doc, ev, used)
         facts.techniques = self._techniques(doc, ev, used)
         facts.telehealth = self._telehealth(doc, ev)
-        facts.impairments = self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True) + self._deficit_mentions(doc, ev)
+        facts.impairments = (self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True) + self._deficit_mentions(doc, ev)
+                             + self._deficit_lists(doc, ev))
         facts.negated_findings = [m for m in self._mentions(doc, "IMPAIRMENT", ev) if m.negated]
         facts.diagnoses = self._diagnoses(doc, ev)
         facts.assist_levels = self._mentions(doc, "ASSIST", ev, skip_goals=True)
@@ -864,6 +873,22 @@ class Extractor:
                     out.append(Mention(id=m.group().lower(), text=m.group(), evidence=ev(s, s + len(m.group()))))
         return out
 
+
+    def _deficit_lists(self, doc: Doc, ev) -> list[Mention]:
+        """'Deficits are dynamic standing balance and LE coordination', 'posture and balance
+        are still the main deficits': every deficit word of a stated problem list."""
+        out: list[Mention] = []
+        for sent in sentences(doc):
+            text = sent.text
+            m = PROBLEM_LIST_AFTER.search(text) or PROBLEM_LIST_BEFORE.search(text)
+            if not m:
+                continue
+            phrase = m.group("items")
+            base = sent.start_char + m.start("items")
+            for word in IMPAIRMENT_NOUNS.finditer(phrase):
+                impairment = next(i for w, i in DEFICIT_WORDS if w in word.group().lower())
+                out.append(Mention(id=impairment, text=word.group(), evidence=ev(base + word.start(), base + word.end())))
+        return out
 
     def _deficit_mentions(self, doc: Doc, ev) -> list[Mention]:
         """Drill names used for a deficit ('impaired single leg balance', 'Impairments:
