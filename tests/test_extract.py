@@ -281,3 +281,70 @@ def test_extractor_starts_without_loading_torch():
     code = "import sys, scribe.extract as x; x.extract('Tandem stance 3 x 30 sec.'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "text, minutes, total",
+    [
+        ("Neuro re-ed thirty-one minutes, gait training nine, total forty.", {"97112": 31, "97116": 9}, 40),
+        ("97112 x 26', 97110 x 20', total 46'.", {"97112": 26, "97110": 20}, 46),
+        ("Neuro re-ed was thirty minutes and ther ex fifteen. Wait, no, so neuro re-ed thirty-three, ther ex twelve.",
+         {"97112": 33, "97110": 12}, None),
+        ("Neuro re-ed twenty, uh, twenty-three minutes.", {"97112": 23}, None),
+        ("Gait training for like ten minutes, call it eleven. Neuro re-ed 30 minutes.", {"97116": 11, "97112": 30}, None),
+        ("Whole session was thirty-five minutes and it was all neuro re-ed.", {"97112": 35}, 35),
+        ("Billing: 97112 x 2u (30 min). Total tx time 35 min.", {"97112": 30}, 35),
+        ("Today 97110 for 20 minutes, 97112 for 14 minutes. Therapeutic exercise: recumbent bike 8 minutes.",
+         {"97110": 20, "97112": 14}, None),
+        ("So we did ninety seven one twelve, um, thirty minutes.", {"97112": 30}, None),
+    ],
+)
+def test_minutes_in_many_voices(text, minutes, total):
+    facts = extract(text)
+    assert facts.timed_minutes() == minutes
+    assert facts.total_treatment_minutes == total
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Deficits are dynamic standing balance and lower extremity coordination.", ["balance", "coordination"]),
+        ("Posture and balance are still the main deficits.", ["balance", "posture"]),
+        ("Her proprioception in both feet is really decreased and her balance is off.", ["balance", "proprioception"]),
+        ("Gaze stability is impaired, she loses the target with fast head turns.", ["gaze_stability"]),
+    ],
+)
+def test_impairments_in_plain_words(text, expected):
+    assert sorted({m.id for m in extract(text).impairments}) == expected
+
+
+@pytest.mark.parametrize(
+    "text, statuses",
+    [
+        ("Next week we'll add head turns while she walks the beam.", ["planned"]),
+        ("We were going to start the brushing protocol but we held off.", ["not_performed"]),
+        ("- Perturbation training deferred 2/2 elevated BP.", ["not_performed"]),
+        ("Then stepping over the cords, no, sorry, I mean he didn't want to do the stepping over obstacles today.",
+         ["not_performed"]),
+        ("So for balance he was doing stepping strategies, three sets of eight.", ["performed"]),
+    ],
+)
+def test_status_in_many_voices(text, statuses):
+    assert [t.status.value for t in extract(text).techniques] == statuses
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        ("SL stance on BOSU w/ ball catches 3 x 45s, SL stance on airex EC 3 x 20s.", ["balance_training", "balance_training"]),
+        ("Quadruped on physioball w/ perturbations 3 x 30s.", ["perturbation_training"]),
+        ("Therapeutic activities was practicing jumping jacks and skipping for PE.", []),
+        ("HEP: hopscotch in driveway.", []),
+        ("mCTSIB cond 4 (EC foam) 12 s w/ LOB.", []),
+        ("Her coordination is poor, especially anything bilateral like skipping or jumping jacks.", []),
+        ("Objective: VOR x1 provokes sx to 4/10 by 30s.", []),
+        ("Standing hip abduction in parallel bars 2 x 15.", []),
+    ],
+)
+def test_drills_and_not_drills_in_many_voices(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
