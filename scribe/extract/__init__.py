@@ -41,7 +41,7 @@ CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
-    r"\b(?:cu(?:es|eing|ed|e)|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
+    r"\b(?:cu(?:es|eing|ed|e)|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
     r"(?:[a-z-]+\s+){0,3}?(?:(?:\+|&|and|/)\s*(?:[a-z-]+\s+){0,3}?)?$", re.I)
 # "I haven't confirmed yet whether their plan covers telehealth"
 NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|have not|has not|pending|yet to|need to|needs to|will|whether|if)\b", re.I)
@@ -61,7 +61,7 @@ DEFICIT_OF_CATEGORY = {
     "perturbation_training": "balance",
 }
 # a number right after a service name that can only be its minutes: "gait training 9, total 40"
-BARE_MINUTES = re.compile(r"\s*(?:was|were|for|:|-|,)?\s*(?:was\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
+BARE_MINUTES = re.compile(r"\s*(?:was|were|is|for|:|-|,)?\s*(?:was\s+|is\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
@@ -76,6 +76,8 @@ IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|propr
 RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
+# "Thirty minute session", "a 45-minute visit": the total treatment time
+SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b", re.I)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+)?"
@@ -101,6 +103,7 @@ def build_pipeline() -> Language:
     """A blank English pipeline with Scribe's rule-based components."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", ";", "\n"]})
+    nlp.add_pipe("scribe_clauses")
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": True})
     ruler.add_patterns(ruler_patterns())
     nlp.add_pipe("scribe_phrases")
@@ -255,6 +258,8 @@ class Extractor:
         head = text[sent.start_char:ent.start_char]
         if CUE_TARGET.search(head):
             return True  # "verbal cues throughout for an upright trunk"
+        if ent.text.lower() in ("visual feedback", "mirror feedback", "auditory feedback") and re.match(r"\s+from\b", text[ent.end_char:]):
+            return True  # "three by ten, visual feedback from the mirror and verbal cues": a cue
         if RETRACTED.match(text[ent.end_char:sent.end_char]):
             return True  # "stepping over the cords, no, sorry, I mean he didn't want to"
         if _ends_with_any(head.lower(), self.phrases.not_a_drill_before):
@@ -266,7 +271,9 @@ class Extractor:
             heading = re.match(r"\s*(?:[-*]\s*)?([a-z /]{1,30}):", lead)
             if heading and heading.group(1).strip() in self.phrases.home_program_headings:
                 return True  # "HEP: hopscotch in driveway"
-        if _has_any(sent.text.lower(), self.phrases.test_names):
+        clause = re.split(r"[;]|\band then\b|\bthen\b|\band (?:his|her|their)\b", text[max(sent.start_char, ent.start_char - 60):min(sent.end_char, ent.end_char + 60)].lower())
+        local = next((c for c in clause if ent.text.lower() in c), "")
+        if _has_any(local, self.phrases.test_names):
             return True  # "mCTSIB cond 4 (EC foam) 12 s"
         return self._under_other_code(doc, ent)
 
@@ -315,8 +322,15 @@ class Extractor:
                 and not DRILL_DOSE.search(sent.text) and not DID.search(sent.text) \
                 and not any(c.label_ == "CPT" and sent.start <= c.start < sent.end for c in ents_of(doc)):
             return True  # "Her coordination is poor, especially anything bilateral like skipping"
-        if any(re.match(r"\s*(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following) for p in self.phrases.deficit_predicates):
+        # "his ankle proprioception and single leg balance are still down"
+        if any(re.match(r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following)
+               for p in self.phrases.deficit_predicates):
             return True
+        sent_text = sent_of(ent).text
+        offset = ent.start_char - sent_of(ent).start_char
+        for lst in (PROBLEM_LIST_AFTER.search(sent_text), PROBLEM_LIST_BEFORE.search(sent_text)):
+            if lst and lst.start("items") <= offset < lst.end("items"):
+                return True  # "her main deficits are trunk motor control and standing balance"
         line_start = text_of(doc).rfind("\n", 0, ent.start_char) + 1
         for lead in (text_of(doc)[line_start:ent.start_char], text_of(doc)[sent_of(ent).start_char:ent.start_char]):
             heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", lead.lower())
@@ -382,10 +396,8 @@ class Extractor:
                 and any(sent_of(t).start == sent_of(o).start for t in spans)
                 for o in ents_of(doc)
             ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
-            strength_next = any(
-                (o.start_char >= e.end_char and o.start_char - e.end_char <= 2)
-                or (o.end_char <= e.start_char and e.start_char - o.end_char <= 25 and not re.search(r"[,;.]", text_of(doc)[o.end_char:e.start_char]))
-                for o in doc.spans.get("strength", []))  # "BOSU squats", "hip abduction in parallel bars"
+            strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2
+                                for o in doc.spans.get("strength", []))  # "BOSU squats"
             if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
@@ -404,6 +416,7 @@ class Extractor:
         # a generic category word ("balance training") beside a specific drill of the
         # same category in its sentence is the same work; elsewhere in the note too, when
         # nothing (no dose, no equipment) is said of it: "We focused on standing balance."
+        spans = self._appositions(doc, sorted(spans, key=lambda s: s.start_char))
         keep = []
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
@@ -414,7 +427,7 @@ class Extractor:
             ):
                 continue
             keep.append(s)
-        return self._appositions(doc, sorted(keep, key=lambda s: s.start_char))
+        return sorted(keep, key=lambda s: s.start_char)
 
     def _appositions(self, doc: Doc, spans: list[Span]) -> list[Span]:
         """A second name for the same drill is one drill: 'Prone extension over the therapy
@@ -444,7 +457,7 @@ class Extractor:
                 skip.add(i + 1)
                 continue
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
-            if nxt.id_ == s.id_ and re.fullmatch(r"(?:\s+[a-z/'-]+){0,4}\s*,(?:\s*[a-z/'-]+){0,3}\s*", gap, re.I) \
+            if nxt.id_ == s.id_ and "," in gap and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*", gap, re.I) \
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap):
                 continue
             out.append(s)
@@ -455,7 +468,7 @@ class Extractor:
         later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
         clause = text_of(doc)[span.start_char:min([sent_of(span).end_char, *later])].lower()
         for rule in self.intent.rules:
-            if span.id_ in rule.from_ and _has_any(clause, rule.cues):
+            if span.id_ in rule.from_ and _has_any(clause, rule.cues) and not _has_any(clause, rule.unless):
                 return rule.to
         return span.id_
 
@@ -543,6 +556,9 @@ class Extractor:
             for pattern, equipment_id in self.equipment_words + self.technique_equipment:
                 if pattern.search(s.text) and equipment_id not in equipment[id(s)]:
                     equipment[id(s)].append(equipment_id)
+        for s in spans:  # "Wii Fit soccer heading on the balance board": the Wii's board
+            if "wii_board" in equipment[id(s)] and "balance_board" in equipment[id(s)]:
+                equipment[id(s)].remove("balance_board")
         merged: dict[tuple[str, str], Technique] = {}
         for s in spans:
             slot = found[id(s)]
@@ -675,7 +691,7 @@ class Extractor:
         for m in MINUTES.finditer(text):
             if any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
-            ) or re.match(r"\s*(?:total|in total|timed|overall)\b", text[m.end():m.end() + 12], re.I):
+            ) or re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I):
                 continue
             code = self._code_for(m.start(), m.end(), codes, text)
             if code is None:
@@ -690,6 +706,7 @@ class Extractor:
             s, e = min(c_start, m.start()), max(c_end, m.end())
             out.append((s, e, CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True), evidence=ev(s, e))))
         out += self._bare_minutes(doc, codes, ev, used, total_spans)
+        out += self._sentence_pairs(doc, codes, out, ev, used)
         minutes = self._restated(doc, out)
         billed: list[BilledUnits] = []
         for u in UNITS.finditer(text):
@@ -723,6 +740,29 @@ class Extractor:
                 keep.remove(earlier[-1])
             keep.append(item)
         return [m for _, _, m in keep]
+
+    def _sentence_pairs(self, doc: Doc, codes, found, ev, used) -> list[tuple[int, int, CodeMinutes]]:
+        """'Self-care training 97535, lower body dressing in long sitting, ..., twenty minutes';
+        'Exertion training on the bike, 12 minutes ..., billed as 97110': a sentence with one
+        timed code still without minutes and one minutes figure still without a code."""
+        text = text_of(doc)
+        timed_codes = {x[2].code for x in found}
+        out: list[tuple[int, int, CodeMinutes]] = []
+        for sent in sentences(doc):
+            here = [c for c in codes if sent.start_char <= c[0] < sent.end_char]
+            if len({c[2] for c in here}) != 1 or here[0][2] in timed_codes or not self.timed.get(here[0][2], True):
+                continue
+            free = [m for m in MINUTES.finditer(text, sent.start_char, sent.end_char)
+                    if not any(s < m.end() and m.start() < e for s, e in used)
+                    and not re.search(r"\btotal\b", text[max(sent.start_char, m.start() - 20):min(sent.end_char, m.end() + 10)], re.I)]
+            if len(free) != 1:
+                continue
+            m, (c_start, c_end, code) = free[0], here[0]
+            used.append((m.start(), m.end()))
+            s, e = min(c_start, m.start()), max(c_end, m.end())
+            out.append((s, e, CodeMinutes(code=code, minutes=int(m.group(1)), timed=True, evidence=ev(s, e))))
+            timed_codes.add(code)
+        return out
 
     def _bare_minutes(self, doc: Doc, codes, ev, used, total_spans) -> list[tuple[int, int, CodeMinutes]]:
         """Minutes said without the word right after a service, in a dictation that gives
@@ -795,6 +835,8 @@ class Extractor:
             between = text[c[1]:start]
             if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
                 return c  # "neuro re-ed and that ran 27 minutes"
+            if re.fullmatch(r"\s*,?\s*(?:was|is)\s+(?:of\s+)?", between, re.I):
+                return c  # "the neuro re-education, 97112, was of thirty-five minutes"
             if re.fullmatch(r"\s*(?:x|×)\s*\d+\s*(?:u|units?)\s*[(,]\s*", between, re.I):
                 return c  # "97112 x 2u (30 min)"
             if re.fullmatch(r"\s*\d+\s*(?:min|mins|minutes|')\s*(?:x|×)\s*", between, re.I):
@@ -806,11 +848,15 @@ class Extractor:
 
     def _total_time(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[int | None, Evidence | None]:
         text = text_of(doc)
+        session = SESSION_LENGTH.search(text)  # "Thirty minute session in the sensory room"
+        if session and not any(s < session.end(1) and session.start(1) < e for s, e in used):
+            used.append((session.start(1), session.end(1)))
+            return int(session.group(1)), ev(session.start(), session.end())
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
             tail = text[span.end_char: span.end_char + 40]
-            m = re.match(r"[^.;\d]{0,25}?(\d+)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
+            m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())

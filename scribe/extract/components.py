@@ -97,6 +97,27 @@ class PhraseGroups:
         return doc
 
 
+# a dictation spoken as one long sentence ("... two sets of ten each leg then went to
+# standing on the Airex ... and then stepping across ... and we held off on ..."): its
+# clauses are split where a new action starts, so sentence-level rules see clauses
+LONG_SENTENCE_TOKENS = 40
+CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he")}
+
+
+@Language.component("scribe_clauses")
+def split_clauses(doc: Doc) -> Doc:
+    starts = [t.i for t in doc if t.is_sent_start] + [len(doc)]
+    for begin, end in zip(starts, starts[1:]):
+        if end - begin <= LONG_SENTENCE_TOKENS:
+            continue
+        for i in range(begin + 3, end - 3):
+            words = tuple(t.lower_ for t in doc[i:i + 2])
+            if words in CLAUSE_OPENERS or words[:1] in CLAUSE_OPENERS:
+                if not doc[i - 1].is_punct or doc[i - 1].text == ",":
+                    doc[i].is_sent_start = True
+    return doc
+
+
 @Language.factory("scribe_phrases")
 def make_phrase_groups(nlp: Language, name: str) -> PhraseGroups:
     return PhraseGroups(nlp)

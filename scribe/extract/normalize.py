@@ -158,6 +158,29 @@ def _is_number_word(w: str) -> bool:
     return w in DIGIT_WORDS or w in TENS_WORDS or w in SCALE_WORDS
 
 
+ONES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+DISTANCE = re.compile(r"\b(?:meters|metres|feet|ft|m)\b", re.I)
+
+
+def _spoken_hundreds(run: str, text: str, start: int, prev: str, after: str) -> str | None:
+    """'one forty-two meters', 'was one eighteen' (of a walk in meters): 142 and 118.
+
+    Said this way only for three-digit distances; elsewhere "three twenty second holds"
+    is three holds of twenty seconds, so a distance must follow, or be named just before.
+    """
+    words = run.lower().replace("-", " ").split()
+    if len(words) not in (2, 3) or words[0] not in ONES:
+        return None
+    rest = alpha2digit(" ".join(words[1:]), "en", threshold=0)
+    if not re.fullmatch(r"[1-9]\d", rest):
+        return None
+    if after in ("meters", "metres", "feet", "ft", "m") or (
+        prev in ("was", "from", "to", "is") and DISTANCE.search(text[max(0, start - 60):start])
+    ):
+        return f"{ONES[words[0]]}{rest}"
+    return None
+
+
 def normalize(text: str) -> NormalizedText:
     """Return `text` with spoken numbers as digits and a map back to the original."""
     rules = number_rules()
@@ -201,7 +224,10 @@ def normalize(text: str) -> NormalizedText:
             prev = tokens[i - 1][0].lower() if i > 0 else ""
             after = tokens[j][0].lower() if j < len(tokens) else ""
             keep = run.lower() == "one" and (prev in rules.keep_one_after or after in rules.keep_one_before)
-            if not keep:
+            hundreds = _spoken_hundreds(run, text, run_start, prev, after)
+            if hundreds:
+                replacements.append((run_start, run_end, hundreds))
+            elif not keep:
                 digits = alpha2digit(run, "en", threshold=0)
                 if digits != run:
                     replacements.append((run_start, run_end, digits))

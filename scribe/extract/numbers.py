@@ -13,7 +13,7 @@ NUM = r"(\d+(?:\.\d+)?)"
 SEC = r"(?:seconds?|secs?|s)\b"
 MIN = r"(?:minutes?|mins?)\b"
 TIME = rf"(?:{SEC}|{MIN})"
-SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?)\b"
+SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
 # words before a lone duration that make it a symptom's time course
@@ -106,7 +106,7 @@ UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of)\s*(\d+(?:\.\d+)?)(?![\d/])"
     r"|(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(seconds?|secs?|s\b|sec\b|points?|pts?|percent|%|"
-    r"m/s|meters per second|metres per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b|cm\b|centimeters?|centimetres?))?",
+    r"m/s|meters per second|metres per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b(?!\s+[a-z])|cm\b|centimeters?|centimetres?))?",
     re.I,
 )
 UNIT_CANON = {

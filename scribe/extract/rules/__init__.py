@@ -74,6 +74,7 @@ class IntentRule(BaseModel):
     from_: list[str] = Field(alias="from")
     to: str
     cues: list[str]
+    unless: list[str] = []  # words in the clause that keep the drill's own category
 
 
 class IntentRules(BaseModel):
