@@ -51,7 +51,7 @@ COVERAGE_CONFIRMED = re.compile(
     r"|\b(?:confirmed|verified|checked)\b.{0,40}?\b(?:coverage|benefits?|covers|eligibility)\b", re.I)
 # the impairment a drill's name stands for when it names a deficit ("impaired single leg
 # balance"): a word in the name first, else the drill's category
-DEFICIT_WORDS = (("sensation", "sensory"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
+DEFICIT_WORDS = (("sensation", "sensory"), ("feeling", "sensory"), ("trunk control", "motor_control"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
                  ("proprio", "proprioception"), ("sensory", "sensory"), ("motor control", "motor_control"),
                  ("balance", "balance"), ("stance", "balance"))
 DEFICIT_OF_CATEGORY = {
@@ -80,12 +80,16 @@ DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trai
 SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b", re.I)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
-    r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+)?"
+    r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
     r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
 PROBLEM_LIST_BEFORE = re.compile(
     r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?"
     r"(?:deficits?|issues?|problems?|impairments?|limitations?)\b", re.I)
-IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|posture|postural control|proprioception|gaze stability|gaze|sensation|sensory processing)\b", re.I)
+IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing)\b", re.I)
+# "standing balance and left LE motor control impaired", "posture and standing balance are the focus"
+DEFICIT_LIST = re.compile(
+    r"(?P<items>[^.;,]{3,100}?)\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
+    r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
 # a sentence that goes on about the measure named before it
@@ -220,8 +224,8 @@ class Extractor:
         facts.measures = self._measures(doc, ev, used)
         facts.techniques = self._techniques(doc, ev, used)
         facts.telehealth = self._telehealth(doc, ev)
-        facts.impairments = (self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True) + self._deficit_mentions(doc, ev)
-                             + self._deficit_lists(doc, ev))
+        facts.impairments = _distinct(self._mentions(doc, "IMPAIRMENT", ev, drop_negated=True) + self._deficit_mentions(doc, ev)
+                                      + self._deficit_lists(doc, ev))
         facts.negated_findings = [m for m in self._mentions(doc, "IMPAIRMENT", ev) if m.negated]
         facts.diagnoses = self._diagnoses(doc, ev)
         facts.assist_levels = self._mentions(doc, "ASSIST", ev, skip_goals=True)
@@ -323,8 +327,7 @@ class Extractor:
                 and not any(c.label_ == "CPT" and sent.start <= c.start < sent.end for c in ents_of(doc)):
             return True  # "Her coordination is poor, especially anything bilateral like skipping"
         # "his ankle proprioception and single leg balance are still down"
-        if any(re.match(r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:\w+\s+)?" + re.escape(p) + r"(?![a-z])", following)
-               for p in self.phrases.deficit_predicates):
+        if _terms(tuple(self.phrases.deficit_predicates), r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:\w+\s+)?", r"(?![a-z])").match(following):
             return True
         sent_text = sent_of(ent).text
         offset = ent.start_char - sent_of(ent).start_char
@@ -926,14 +929,14 @@ class Extractor:
         out: list[Mention] = []
         for sent in sentences(doc):
             text = sent.text
-            m = PROBLEM_LIST_AFTER.search(text) or PROBLEM_LIST_BEFORE.search(text)
-            if not m:
+            if not IMPAIRMENT_NOUNS.search(text):
                 continue
-            phrase = m.group("items")
-            base = sent.start_char + m.start("items")
-            for word in IMPAIRMENT_NOUNS.finditer(phrase):
-                impairment = next(i for w, i in DEFICIT_WORDS if w in word.group().lower())
-                out.append(Mention(id=impairment, text=word.group(), evidence=ev(base + word.start(), base + word.end())))
+            for m in [*PROBLEM_LIST_AFTER.finditer(text), *PROBLEM_LIST_BEFORE.finditer(text), *DEFICIT_LIST.finditer(text)]:
+                phrase = m.group("items")
+                base = sent.start_char + m.start("items")
+                for word in IMPAIRMENT_NOUNS.finditer(phrase):
+                    impairment = next(i for w, i in DEFICIT_WORDS if w in word.group().lower())
+                    out.append(Mention(id=impairment, text=word.group(), evidence=ev(base + word.start(), base + word.end())))
         return out
 
     def _deficit_mentions(self, doc: Doc, ev) -> list[Mention]:
@@ -1054,23 +1057,38 @@ def _score_values(window: str):
         yield m.start(), m.end(), value, maximum, unit
 
 
+def _distinct(mentions: list[Mention]) -> list[Mention]:
+    """One mention per deficit and place: found by two rules, it is still one."""
+    out: list[Mention] = []
+    for m in mentions:
+        if not any(k.id == m.id and k.evidence.start < m.evidence.end and m.evidence.start < k.evidence.end for k in out):
+            out.append(m)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _terms(terms: tuple[str, ...], before: str, after: str) -> re.Pattern:
+    """One compiled alternation per phrase list (one regex per term overflows re's cache)."""
+    alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(before + "(?:" + alternation + ")" + after)
+
+
 def _ends_with_any(text: str, terms: list[str]) -> bool:
-    return any(re.search(r"(?<![a-z])" + re.escape(t) + r"\s*$", text) for t in terms)
+    return bool(terms) and bool(_terms(tuple(terms), r"(?<![a-z])", r"\s*$").search(text))
 
 
 def _has_any(text: str, terms: list[str]) -> bool:
-    return any(re.search(r"(?<![a-z])" + re.escape(t) + r"(?![a-z])", text) for t in terms)
+    return bool(terms) and bool(_terms(tuple(terms), r"(?<![a-z])", r"(?![a-z])").search(text))
 
 
 def _starts_with_any(text: str, terms: list[str]) -> bool:
     head = re.sub(r"^\s*(?:(?:points?|pts|seconds?|secs?|percent)\b)?\s*", "", text)
-    return any(re.match(re.escape(t) + r"(?![a-z])", head) for t in terms)
+    return bool(terms) and bool(_terms(tuple(terms), "", r"(?![a-z])").match(head))
 
 
 def _is_change(before: str, ph) -> bool:
     """'BBS up 5 pts', 'FGA +6', 'improved by 4': a difference between scores, not a score."""
-    head = before.rstrip()
-    return any(re.search(r"(?:^|[^a-z])" + re.escape(t) + r"$", head) for t in ph.measure_change)
+    return bool(_terms(tuple(ph.measure_change), r"(?:^|[^a-z])", "$").search(before.rstrip()))
 
 
 def _timepoint(before: str, after: str, ph) -> Timepoint:
