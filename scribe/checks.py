@@ -544,6 +544,73 @@ def measure_out_of_range(ctx: Context) -> list[Finding]:
     return out
 
 
+# --- audio: numbers Whisper was unsure of, values that cannot be, speech with no words -----
+
+# a number the bill depends on, heard with a word probability below this, is to be confirmed
+LOW_CONFIDENCE = 0.5
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+def _numbers(facts: SessionFacts) -> list[tuple[str, Evidence]]:
+    """(what, evidence) of every dictated number that feeds minutes, units, doses or scores."""
+    out = [(f"{m.code} minutes", m.evidence) for m in facts.minutes]
+    out += [(f"{b.code or 'total'} units", b.evidence) for b in facts.billed_units]
+    if facts.total_treatment_evidence:
+        out.append(("total treatment time", facts.total_treatment_evidence))
+    out += [(m.measure.replace("_", " "), m.evidence) for m in facts.measures]
+    for t in facts.techniques:
+        out += [(f"{t.name} {k.replace('_', ' ')}", e) for k, e in t.parameter_evidence.items()]
+    return out
+
+
+def low_confidence_number(ctx: Context) -> list[Finding]:
+    """A number heard with low word probability ('fifteen' heard as '50'): confirm it."""
+    rule = "low_confidence_number"
+    out = []
+    for what, e in _numbers(ctx.facts):
+        if e.confidence is not None and e.confidence < LOW_CONFIDENCE:
+            out.append(ctx.finding(rule, "default", evidence=[e], what=what, quote=ctx.quote([e.text]),
+                                   at=_clock(e.audio_start), confidence=f"{e.confidence:.2f}"))
+    return out
+
+
+def implausible_value(ctx: Context) -> list[Finding]:
+    """Values that cannot all be true: one drill or one code longer than the whole session."""
+    rule = "implausible_value"
+    facts = ctx.facts
+    total = facts.total_treatment_minutes
+    out: list[Finding] = []
+    if total is None:
+        return out
+    total_ev = [facts.total_treatment_evidence] if facts.total_treatment_evidence else []
+    for m in facts.minutes:
+        if m.minutes > total:
+            out.append(ctx.finding(rule, "code_over_total", evidence=[m.evidence, *total_ev], code=m.code,
+                                   minutes=m.minutes, total=total, quote=ctx.quote([m.evidence.text])))
+    for t in facts.techniques:
+        if t.status.value != "performed" or t.duration_seconds is None:
+            continue
+        seconds = t.duration_seconds * (t.sets or 1)
+        if seconds > total * 60:
+            e = t.parameter_evidence.get("duration_seconds", t.evidence)
+            out.append(ctx.finding(rule, "drill_over_total", evidence=[e, *total_ev], name=t.name,
+                                   minutes=_num(seconds / 60), total=total, quote=ctx.quote([e.text])))
+    return out
+
+
+def speech_not_transcribed(ctx: Context) -> list[Finding]:
+    """Speech the voice-activity detector heard that gave no words: the note may be missing it."""
+    rule = "speech_not_transcribed"
+    return [ctx.finding(rule, "default", start=_clock(g.start), end=_clock(g.end), seconds=_num(g.end - g.start))
+            for g in ctx.facts.audio_gaps]
+
+
 # --- the table -------------------------------------------------------------------------
 
 RuleFn = Callable[[Context], list[Finding]]
@@ -591,6 +658,11 @@ RULES: dict[str, Rule] = {
     "telehealth_modifier": _rule(telehealth_modifier, ("modifier", "place_of_service", "coverage"), default="items"),
     "signature": _rule(signature, SIGNATURE_FIELDS, draft="", incomplete="items"),
     "measure_out_of_range": _rule(measure_out_of_range, ("unknown_range",), default="name value range quote"),
+    "low_confidence_number": _rule(low_confidence_number, default="what quote at confidence"),
+    "implausible_value": _rule(
+        implausible_value, code_over_total="code minutes total quote", drill_over_total="name minutes total quote"
+    ),
+    "speech_not_transcribed": _rule(speech_not_transcribed, default="start end seconds"),
 }
 
 

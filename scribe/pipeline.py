@@ -39,13 +39,37 @@ def load_text_transcript(path: str | Path) -> Transcript:
     return Transcript(text=text, source=str(p))
 
 
-def load_transcript(path: str | Path) -> Transcript:
-    """Any supported input: a .txt transcript (audio arrives with the transcription stage)."""
+def load_json_transcript(path: str | Path) -> Transcript:
+    """A transcript saved by `scribe transcribe --format json` (words keep their seconds)."""
     p = Path(path)
-    if p.suffix.lower() in TEXT_SUFFIXES or not p.suffix:
+    try:
+        return Transcript.model_validate_json(p.read_bytes())
+    except OSError as exc:
+        raise InputError(f"cannot be read: {exc.strerror}", path=str(p)) from exc
+    except ValueError as exc:
+        raise InputError("is not a Scribe transcript (JSON from `scribe transcribe --format json`)", path=str(p)) from exc
+
+
+def load_transcript(path: str | Path, *, engine: Any = None, model: str | None = None,
+                    engine_name: str | None = None) -> Transcript:
+    """Any supported input: a .txt transcript, a saved .json transcript, or a recording
+    (m4a, mp3, wav, flac, ogg, webm, aac), transcribed offline with Whisper. `engine` is a
+    loaded engine to reuse across files; otherwise `model` / `engine_name` choose one."""
+    from .audio import AUDIO_EXTENSIONS
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in AUDIO_EXTENSIONS:
+        from .transcribe import DEFAULT_ENGINE, transcribe_file
+
+        return transcribe_file(p, engine, model=model, engine_name=engine_name or DEFAULT_ENGINE)
+    if suffix == ".json":
+        return load_json_transcript(p)
+    if suffix in TEXT_SUFFIXES or not suffix:
         return load_text_transcript(p)
     raise InputError(
-        f"unsupported file type '{p.suffix}': give a UTF-8 .txt transcript", path=str(p)
+        f"unsupported file type '{p.suffix}': give a recording ({', '.join(sorted(AUDIO_EXTENSIONS))}) "
+        "or a UTF-8 .txt transcript", path=str(p)
     )
 
 

@@ -77,6 +77,12 @@ class Transcript(Model):
     gaps: list[AudioGap] = Field(default_factory=list, description="speech with no transcribed words")
     removed: list[RemovedText] = Field(default_factory=list, description="invented text taken out")
 
+    def confidence(self, start: int, end: int) -> float | None:
+        """The lowest probability of the words covering characters start..end (None for text)."""
+        probs = [w.probability for s in self.segments for w in s.words
+                 if w.char_start is not None and w.probability is not None and w.char_end > start and w.char_start < end]
+        return round(min(probs), 3) if probs else None
+
     def audio_span(self, start: int, end: int) -> tuple[float | None, float | None]:
         """Audio seconds covering the characters start..end, or (None, None) for text."""
         words = [w for s in self.segments for w in s.words if w.char_start is not None]
@@ -97,6 +103,8 @@ class Evidence(Model):
     end: int
     audio_start: float | None = None
     audio_end: float | None = None
+    confidence: float | None = Field(
+        None, description="lowest word probability Whisper gave these words (None: typed text)")
 
 
 # --- facts ---------------------------------------------------------------------------
@@ -218,6 +226,7 @@ class SessionFacts(Model):
     vague_phrases: list[Mention] = []
     maintenance_phrases: list[Mention] = []
     skilled_maintenance: bool = False
+    audio_gaps: list[AudioGap] = Field(default_factory=list, description="speech with no transcribed words")
 
     def timed_minutes(self) -> dict[str, int]:
         out: dict[str, int] = {}

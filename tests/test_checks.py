@@ -17,6 +17,7 @@ import pytest
 from scribe.checks import RULES, check, check_rule, load_check_data
 from scribe.errors import BillingError, RuleFileError
 from scribe.schema import (
+    AudioGap,
     BilledUnits,
     CodeMinutes,
     Evidence,
@@ -211,6 +212,25 @@ CASES = [
                  {"measures": [measure(44, "Berg 44 out of 56"), measure(60, "Berg 60 out of 56", valid=False)]},
                  {}, [ERR], id="range-berg-60-of-56"),
     pytest.param("measure_out_of_range", {}, {}, [], id="range-valid"),
+    # audio: a number Whisper was unsure of, values that cannot be, speech with no words
+    pytest.param("low_confidence_number",
+                 {"minutes": [CodeMinutes(code="97112", minutes=50, timed=True,
+                                          evidence=ev("Neuro re-ed 24 minutes").model_copy(
+                                              update={"confidence": 0.31, "audio_start": 12.4}))]},
+                 {}, [WARN], id="confidence-low"),
+    pytest.param("low_confidence_number",
+                 {"minutes": [CodeMinutes(code="97112", minutes=24, timed=True,
+                                          evidence=ev("Neuro re-ed 24 minutes").model_copy(update={"confidence": 0.93}))]},
+                 {}, [], id="confidence-high"),
+    pytest.param("low_confidence_number", {}, {}, [], id="confidence-typed-text"),
+    pytest.param("implausible_value", {"minutes": [minutes("97112", 50, "Neuro re-ed 24 minutes")],
+                                       "total_treatment_minutes": 33}, {}, [ERR], id="implausible-code-over-total"),
+    pytest.param("implausible_value", {"techniques": [technique(sets=1, duration_seconds=3000)],
+                                       "total_treatment_minutes": 33}, {}, [ERR], id="implausible-drill-over-total"),
+    pytest.param("implausible_value", {}, {}, [], id="implausible-none"),
+    pytest.param("speech_not_transcribed", {"audio_gaps": [AudioGap(start=12.0, end=19.5)]}, {}, [ERR],
+                 id="gap"),
+    pytest.param("speech_not_transcribed", {}, {}, [], id="no-gap"),
 ]
 
 
@@ -228,7 +248,8 @@ def test_rule(rule, changes, options, severities):
 def test_every_rule_has_a_firing_and_a_quiet_case():
     fires = {c.values[0] for c in CASES if c.values[3]}
     quiet = {c.values[0] for c in CASES if not c.values[3]}
-    assert set(RULES) == DOMAIN_RULES | {"measure_out_of_range"}
+    assert set(RULES) == DOMAIN_RULES | {"measure_out_of_range", "low_confidence_number", "implausible_value",
+                                         "speech_not_transcribed"}
     assert fires == quiet == set(RULES)
 
 

@@ -208,7 +208,8 @@ class Extractor:
     def _evidence(self, transcript: Transcript, nt: NormalizedText, start: int, end: int) -> Evidence:
         o_s, o_e = nt.to_original(start, end)
         a_s, a_e = transcript.audio_span(o_s, o_e)
-        return Evidence(text=nt.original[o_s:o_e], start=o_s, end=o_e, audio_start=a_s, audio_end=a_e)
+        return Evidence(text=nt.original[o_s:o_e], start=o_s, end=o_e, audio_start=a_s, audio_end=a_e,
+                        confidence=transcript.confidence(o_s, o_e))
 
     # -- main ---------------------------------------------------------------------------
     def extract(self, transcript: Transcript) -> SessionFacts:
@@ -235,6 +236,7 @@ class Extractor:
         facts.maintenance_phrases = self._group(doc, "maintenance", ev)
         facts.skilled_maintenance = bool(doc.spans.get("skilled_maintenance"))
         facts.goals, facts.functional_changes, facts.responses, facts.plan = self._statements(doc, ev)
+        facts.audio_gaps = list(transcript.gaps)
         return facts
 
     # -- techniques ---------------------------------------------------------------------
