@@ -254,6 +254,8 @@ def _ev(e: Evidence | None) -> dict | None:
     if e.audio_start is not None and e.audio_end is not None:
         short = f"{e.audio_start:.1f}-{e.audio_end:.1f} s"
         where += f", audio {short}"
+    if e.confidence is not None:
+        where += f", Whisper probability {e.confidence:.2f}"
     return {"text": e.text, "start": e.start, "end": e.end, "audio_start": e.audio_start,
             "audio_end": e.audio_end, "where": where, "short": short,
             "title": f'"{e.text}" ({where})'}
