@@ -20,7 +20,8 @@ from scribe.errors import NoSpeechError
 from scribe.schema import AudioGap, Transcript
 from scribe.transcribe import RawSegment, RawWord
 
-JFK = Path(__file__).resolve().parents[2] / "shared" / "audio" / "jfk.flac"
+# real human speech (the openai/whisper test clip, public domain); a copy ships in tests/
+JFK = Path(__file__).resolve().parent / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 SR = tr.SAMPLE_RATE
 
