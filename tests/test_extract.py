@@ -348,3 +348,10 @@ def test_status_in_many_voices(text, statuses):
 )
 def test_drills_and_not_drills_in_many_voices(text, categories):
     assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+@pytest.mark.parametrize("text, code", [("We spent 24 minutes on neuro re-ed, 97-1-12.", "97112"),
+                                         ("97 1 12 for 20 minutes.", "97112"),
+                                         ("97-530, 12 minutes.", "97530")])
+def test_codes_as_whisper_writes_them(text, code):
+    assert list(extract(text).timed_minutes()) == [code]

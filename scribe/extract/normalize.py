@@ -181,6 +181,9 @@ def _spoken_hundreds(run: str, text: str, start: int, prev: str, after: str) -> 
     return None
 
 
+WRITTEN_CODE = re.compile(r"\b(97|95)[- ](\d)[- ]?(\d\d)\b")
+
+
 def normalize(text: str) -> NormalizedText:
     """Return `text` with spoken numbers as digits and a map back to the original."""
     rules = number_rules()
@@ -235,5 +238,12 @@ def normalize(text: str) -> NormalizedText:
             continue
         i += 1
 
+    # Whisper writes a spoken code as "97-1-12", "97 1 12" or "97-112": one known CPT code
+    known = {c.code for c in cpt_table().codes}
+    for m in WRITTEN_CODE.finditer(text):
+        code = "".join(m.groups())
+        if code in known and not any(s < m.end() and m.start() < e for s, e, _ in replacements):
+            replacements.append((m.start(), m.end(), code))
+    replacements.sort()
     base = NormalizedText.identity(text)
     return base.replace([(s, e, new, (s, e)) for s, e, new in replacements])
