@@ -5,7 +5,7 @@ clean-up), so the transcript is the reference text for word error rate. Most use
 Piper's neural voice "joe" (en_US, medium); a few use espeak-ng's robotic voice;
 some have clinic background noise mixed in with sox at a stated signal-to-noise
 ratio. Outputs are 16 kHz mono in a mix of formats (m4a, mp3, ogg, webm, flac, wav) so
-that decoding is exercised too. bad/ holds negative fixtures: a silent recording, a
+that decoding is exercised too. ../bad-audio/ holds negative fixtures: a silent recording, a
 0.3 s clip, truncated files, a text file named .wav and an empty file.
 MANIFEST.json lists every file: source transcript, voice, noise, format, duration.
 
@@ -48,7 +48,7 @@ from scribe.errors import AudioError
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 TRANSCRIPTS = REPO / "samples" / "transcripts"
-BAD = HERE / "bad"
+BAD = HERE.parent / "bad-audio"
 
 SEED = 20250611  # base seed for every noise track (combined with the file name)
 LEAD_IN_S = 0.6  # s of room tone before the first word
