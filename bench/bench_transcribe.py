@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from scribe import transcribe as tr  # noqa: E402
 from scribe.audio import SAMPLE_RATE, load_audio  # noqa: E402
 
-JFK = ROOT.parent / "shared" / "audio" / "jfk.flac"
+JFK = ROOT / "tests" / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 
 

@@ -268,7 +268,9 @@ def load_checkpoint(name: str, *, install_missing: bool = True) -> dict[str, Any
         _check_file(path, openai_checkpoints()[name][1])
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        state, _dims = checkpoint["model_state_dict"], checkpoint["dims"]
+        state = checkpoint["model_state_dict"]
+        if not isinstance(checkpoint["dims"], dict):
+            raise TypeError("dims is not a table")
     except Exception as exc:  # a truncated zip, a pickle error, a missing key
         raise ModelError(f"{path}: not a readable Whisper checkpoint ({type(exc).__name__}): "
                          f"run scribe models install {name} --force") from exc

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -61,6 +61,9 @@ CLIP_PAD_SECONDS = 0.5  # kept around each decoded stretch of speech
 # Lost speech
 WORD_SLACK_SECONDS = 0.2  # word timings are this approximate
 GAP_MIN_SECONDS = 0.6  # speech at least this long with no word is recorded as a gap (two words)
+# Every gap is decoded again on its own (Whisper can jump to the end of a 30-second window
+# and skip 15 s of speech: samples/audio/28), with this much audio either side:
+RECOVER_PAD_SECONDS = 0.5
 
 # Invented text
 LOOP_MIN_REPEATS = 3  # a phrase of 2+ words said this many times in a row is a loop
@@ -231,7 +234,7 @@ def decode_clips(regions: list[tuple[float, float]], duration: float) -> list[fl
     return [] if flat == [0.0] else flat
 
 
-def find_gaps(regions: list[tuple[float, float]], words: list[Word]) -> list[AudioGap]:
+def find_gaps(regions: list[tuple[float, float]], words: Sequence[Word | RawWord]) -> list[AudioGap]:
     """Stretches of speech of GAP_MIN_SECONDS or more that no transcribed word covers."""
     covered = sorted((w.start - WORD_SLACK_SECONDS, w.end + WORD_SLACK_SECONDS) for w in words)
     gaps: list[AudioGap] = []
@@ -373,6 +376,18 @@ class Mishearings(_Strict):
     prompt: str
     corrections: list[Mishearing]
 
+    @field_validator("corrections")
+    @classmethod
+    def _one_rule_per_heard(cls, v: list[Mishearing]) -> list[Mishearing]:
+        seen: set[tuple[str, ...]] = set()
+        for rule in v:
+            for h in rule.heard:
+                key = tuple(_tokens(h))
+                if key in seen:
+                    raise ValueError(f"'{h}' is in two corrections")
+                seen.add(key)
+        return v
+
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, v: str) -> str:
@@ -499,6 +514,9 @@ def transcribe(audio: np.ndarray, engine: Engine, *, source: str | None = None,
     if not any(s.words for s in kept):
         heard = f" (Whisper wrote only '{removed[0].text}', removed: {removed[0].reason})" if removed else ""
         raise NoSpeechError(f"no speech found in {duration:.1f} s of audio{heard}", path=source)
+    if regions:
+        kept, removed = _recover_gaps(audio, engine, prompt=rules.prompt if prompt is None else prompt or None,
+                                      kept=kept, removed=removed, regions=regions)
     t = build_transcript(kept, rules=rules, source=source, language=LANGUAGE,
                          duration_seconds=round(duration, 2), engine=engine.engine, model=engine.model)
     if regions is not None:
@@ -506,6 +524,47 @@ def transcribe(audio: np.ndarray, engine: Engine, *, source: str | None = None,
         t.gaps = find_gaps(regions, [w for s in t.segments for w in s.words])
     t.removed = removed
     return t
+
+
+def _recover_gaps(audio: np.ndarray, engine: Engine, *, prompt: str | None, kept: list[RawSegment],
+                  removed: list[RemovedText], regions: list[tuple[float, float]]
+                  ) -> tuple[list[RawSegment], list[RemovedText]]:
+    """Decode the gaps again, on their own, and add the words found inside them."""
+    words = [w for seg in kept for w in seg.words]
+    gaps = find_gaps(regions, words)
+    if not gaps:
+        return kept, removed
+    # one clip per run of nearby gaps; clip ends stay inside the audio (openai-whisper loops
+    # forever on a clip end past its last frame)
+    last = len(audio) / SAMPLE_RATE - 0.05
+    spans: list[list[float]] = []
+    for g in gaps:
+        a, b = max(0.0, g.start - RECOVER_PAD_SECONDS), min(last, g.end + RECOVER_PAD_SECONDS)
+        if spans and a <= spans[-1][1]:
+            spans[-1][1] = b
+        else:
+            spans.append([a, b])
+    clips = [round(x, 2) for span in spans for x in span]
+    again, dropped = remove_invented(engine.decode(audio, prompt=prompt, clips=clips), regions)
+
+    def in_gap(a: float, b: float) -> bool:
+        mid = (a + b) / 2
+        return any(g.start - WORD_SLACK_SECONDS <= mid <= g.end + WORD_SLACK_SECONDS for g in gaps)
+
+    def taken(w: RawWord) -> bool:
+        mid = (w.start + w.end) / 2
+        return any(x.start <= mid <= x.end for x in words)
+
+    found: list[RawSegment] = []
+    for seg in again:
+        ws = [w for w in seg.words if in_gap(w.start, w.end) and not taken(w)]
+        words += ws  # a word decoded twice is added once
+        if ws:
+            found.append(RawSegment(start=ws[0].start, end=ws[-1].end, text="".join(w.text for w in ws),
+                                    words=ws, avg_logprob=seg.avg_logprob, no_speech_prob=seg.no_speech_prob,
+                                    compression_ratio=seg.compression_ratio))
+    removed = removed + [r for r in dropped if in_gap(r.start, r.end)]
+    return sorted(kept + found, key=lambda seg: seg.start), removed
 
 
 def transcribe_file(path: str | Path, engine: Engine | None = None, *, model: str | None = None,

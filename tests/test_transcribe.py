@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +141,23 @@ def test_transcript_records_speech_seconds_and_gaps():
     assert engine.calls[0]["prompt"] == tr.mishearings().prompt
 
 
+def test_a_long_gap_is_decoded_again_and_what_it_holds_is_added():
+    class TwoPass(FakeEngine):
+        def decode(self, audio, *, prompt, clips):
+            self.calls.append({"prompt": prompt, "clips": clips})
+            if len(self.calls) == 1:  # Whisper jumped from 1.8 s to the end of the window
+                return [seg("tandem stance", 1.0)]
+            # the gap on its own: its words, and one that repeats a word already there
+            return [seg("stance on foam three sets", 1.6)]
+
+    engine = TwoPass([])
+    t = tr.transcribe(speechy(seconds_speech=3.0), engine, source="a.wav")
+    assert engine.calls[1]["clips"] == pytest.approx([1.5, 4.5], abs=0.05)  # the gap 2-4 s, 0.5 s either side
+    assert t.text == "tandem stance on foam three sets"
+    assert [s.text for s in t.segments] == ["tandem stance", "on foam three sets"]
+    assert t.gaps == []
+
+
 def test_long_silences_are_not_decoded_short_ones_are():
     assert tr.decode_clips([(0.5, 3.0), (4.0, 6.0)], 7.0) == []  # the whole file
     assert tr.decode_clips([(0.5, 3.0), (20.0, 22.0)], 40.0) == [0.0, 3.5, 19.5, 22.5]
@@ -193,6 +209,10 @@ def test_mishearing_file_is_validated():
         tr.Mishearings.model_validate({"prompt": "word " * 60, "corrections": []})
     with pytest.raises(ValidationError):
         tr.Mishearings.model_validate({"prompt": "p", "corrections": [], "typo": 1})
+    twice = [{"heard": ["gate training"], "say": "gait training", "seen": "s"},
+             {"heard": ["Gate-training"], "say": "gate training", "seen": "s"}]
+    with pytest.raises(ValidationError, match="in two corrections"):
+        tr.Mishearings.model_validate({"prompt": "p", "corrections": twice})
     rules = tr.mishearings()
     assert len(rules.prompt.split()) <= 40 and "Berg Balance Scale" in rules.prompt
 
