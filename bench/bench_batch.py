@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -60,28 +61,39 @@ def sample_audio() -> list[Path]:
     return [ROOT / f["file"] for f in json.loads(manifest.read_text())["files"]]
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of the finished child processes (and theirs)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_alone(files: list[Path], model: str, engine: str, threads: int) -> dict:
+    cpu = _cpu_seconds()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", ALONE, model, engine, str(threads), json.dumps([str(f) for f in files])],
                        capture_output=True, text=True, check=True, cwd=ROOT)
     out = json.loads(r.stdout.strip().splitlines()[-1])
     out["wall"] = time.perf_counter() - t0
+    out["cpu"] = _cpu_seconds() - cpu
     return out
 
 
 def run_batch(folder: Path, out: Path, model: str, engine: str, jobs: int, threads: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
+    cpu = _cpu_seconds()
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "scribe.batch", str(folder), "--out", str(out), "--jobs", str(jobs),
                         "--threads", str(threads), "--engine", engine, "--quiet", "--format", "md,html,json"]
                        + (["--model", model] if model else []), capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t0
+    cpu = _cpu_seconds() - cpu
     if r.returncode not in (0, 1):
         sys.exit(f"scribe batch failed ({r.returncode}): {r.stderr}")
     report = json.loads((out / "report.json").read_text())
     files = [f for f in report["files"] if f["status"] == "done"]
     return {
         "wall": wall,
+        "cpu": cpu,
         "audio_seconds": sum(f["duration_seconds"] or 0 for f in files),
         "transcribe_seconds": sum(f["transcribe_seconds"] or 0 for f in files),
         "worker_seconds": sum(f["seconds"] or 0 for f in files),
@@ -100,6 +112,7 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     files = (args.audio or sample_audio())[: args.files]
+    load_before = f"{os.getloadavg()[0]:.2f}"
     with tempfile.TemporaryDirectory(prefix="scribe-bench-") as tmp:
         folder = Path(tmp) / "in"
         folder.mkdir()
@@ -117,15 +130,17 @@ def main() -> int:
             results[name] = r
             print(f"  {name}: {r['wall']:.1f} s", flush=True)
     print()
-    print("| run | wall s | audio min / wall min | vs 1x1 | peak MB per worker |")
-    print("|---|---|---|---|---|")
+    print(f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f} "
+          "(other processes on the machine make wall-clock ratios unreliable)")
+    print("| run | wall s | audio min / wall min | vs 1x1 | CPU s per audio min | peak MB per worker |")
+    print("|---|---|---|---|---|---|")
     base = results["1 worker x 1 thread"]["wall"]
     print(f"| transcription alone (1 thread) | {alone['wall']:.1f} | {minutes / (alone['wall'] / 60):.2f} | "
-          f"{base / alone['wall']:.2f} | {alone['peak_rss_mb']:.0f} |")
+          f"{base / alone['wall']:.2f} | {alone['cpu'] / minutes:.1f} | {alone['peak_rss_mb']:.0f} |")
     for name, r in results.items():
         peaks = ", ".join(f"{v:.0f}" for v in sorted(r["peak_rss_mb"].values()))
         print(f"| scribe batch, {name} | {r['wall']:.1f} | {minutes / (r['wall'] / 60):.2f} | "
-              f"{base / r['wall']:.2f} | {peaks} |")
+              f"{base / r['wall']:.2f} | {r['cpu'] / minutes:.1f} | {peaks} |")
     one, one2, two = (results[name]["wall"] for name, _, _ in CONFIGS)
     r11 = results["1 worker x 1 thread"]
     other = r11["worker_seconds"] - r11["transcribe_seconds"] - r11["model_load_seconds"]
