@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Transcription alone, in a fresh process: the same decoding and Whisper call as a worker,
 # without extraction, checks, rendering, hashing, records or a pool.
 ALONE = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[var] = sys.argv[3]  # numba would otherwise reset torch's OpenMP threads to all CPUs
 import torch
 torch.set_num_threads(int(sys.argv[3]))
 from scribe.audio import load_audio

@@ -83,7 +83,8 @@ from pydantic import ConfigDict, Field
 from . import __version__
 from . import metadata as md
 from .errors import InputError, ModelError, ScribeError, UsageError
-from .executors import DaskExecutor, Executor, ProcessExecutor, cpu_count, threads_per_worker
+from .executors import (THREAD_ENV_VARS, DaskExecutor, Executor, ProcessExecutor, cpu_count,
+                        threads_per_worker)
 from .fileio import write_atomic
 from .schema import Method, Model, Note, Severity, Transcript
 
@@ -421,8 +422,12 @@ def note_key(tkey: str, layers: Iterable[md.Layer], settings: BatchSettings) -> 
 
 
 def _set_threads(threads: int, engine: str) -> None:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    """Hold the worker to `threads` threads. Numba (Whisper's word-timing DTW) resets the
+    OpenMP thread count that torch shares to the number of CPUs at its first call, unless
+    NUMBA_NUM_THREADS says otherwise; _LazyEngine.decode also sets torch's again."""
+    for var in THREAD_ENV_VARS:
         os.environ[var] = str(threads)
+    os.environ["NUMBA_NUM_THREADS"] = str(min(threads, cpu_count()))
     if engine == "openai-whisper" or "torch" in sys.modules:
         import torch
 
@@ -475,7 +480,11 @@ class _LazyEngine:
         return self._get().model
 
     def decode(self, audio, *, prompt, clips):
-        return self._get().decode(audio, prompt=prompt, clips=clips)
+        engine = self._get()
+        torch = sys.modules.get("torch")
+        if torch is not None and torch.get_num_threads() != self.settings.threads:
+            torch.set_num_threads(self.settings.threads)  # undone by something since (see _set_threads)
+        return engine.decode(audio, prompt=prompt, clips=clips)
 
 
 def _peak_rss_mb() -> float:

@@ -110,6 +110,8 @@ def _init_worker(threads: int) -> None:
     """A pool worker: a fixed thread budget, and Ctrl-C left to the batch (it finishes the file)."""
     for var in THREAD_ENV_VARS:
         os.environ[var] = str(threads)
+    # numba (Whisper's word timings) would otherwise reset the shared OpenMP pool to all CPUs
+    os.environ["NUMBA_NUM_THREADS"] = str(min(threads, cpu_count()))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

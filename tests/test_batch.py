@@ -492,11 +492,24 @@ def test_threads_are_shared_between_workers(jobs, cpus, threads):
     assert threads_per_worker(jobs, cpus) == threads
 
 
-def test_worker_sets_torch_threads():
-    code = ("import torch; from scribe.batch import _set_threads; _set_threads(1, 'openai-whisper'); "
-            "import os; print(torch.get_num_threads(), os.environ['OMP_NUM_THREADS'])")
+def test_worker_sets_its_thread_budget_for_torch_and_numba():
+    code = ("from scribe.batch import _set_threads; _set_threads(1, 'openai-whisper'); "
+            "import os, torch, numba; print(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, "
+            "os.environ['OMP_NUM_THREADS'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["1", "1"]
+    assert out.split() == ["1", "1", "1"]
+
+
+@pytest.mark.whisper
+def test_worker_keeps_one_thread_through_a_real_transcription():
+    # numba (Whisper's word timings) resets torch's OpenMP threads to all CPUs unless told
+    code = ("from scribe import batch; from scribe.executors import _init_worker; _init_worker(1); "
+            "from scribe.audio import load_audio; from scribe.transcribe import transcribe; import torch; "
+            "s = batch.BatchSettings(model='tiny.en', threads=1); "
+            f"transcribe(load_audio({str(ROOT / 'samples/audio/28_parkinsons_maintenance_goal.ogg')!r}), "
+            "batch._LazyEngine(s)); print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "1"
 
 
 class HoldingExecutor:
