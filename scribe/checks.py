@@ -9,6 +9,7 @@ are data (scribe/data/checks.json, validated on load); this module holds the log
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -225,6 +226,13 @@ def _gap(a: Evidence, b: Evidence) -> int:
     return max(0, max(a.start, b.start) - min(a.end, b.end))
 
 
+def _same_sentence(facts: SessionFacts, a: Evidence, b: Evidence) -> bool:
+    """Whether two spans lie in one of the extractor's sentences (True when none are known)."""
+    if not facts.sentence_starts:
+        return True
+    return bisect_right(facts.sentence_starts, a.start) == bisect_right(facts.sentence_starts, b.start)
+
+
 def _stated_impairments(facts: SessionFacts) -> list[Mention]:
     return [m for m in facts.impairments if not m.negated]
 
@@ -382,7 +390,11 @@ def intent_mismatch_97110(ctx: Context) -> list[Finding]:
     others = [m for m in ctx.facts.minutes if m.timed and m.code != NEURO_REED]
 
     def in_reed_sentence(s: Mention) -> bool:
+        if not any(_same_sentence(ctx.facts, s.evidence, r.evidence) for r in reed):
+            return False  # "single leg bridges 3 by 10. 97112 for 23 minutes."
         gap = min(_gap(s.evidence, r.evidence) for r in reed)
+        if ctx.facts.sentence_starts and not any(_same_sentence(ctx.facts, s.evidence, o.evidence) for o in others):
+            return True  # a typed line "NMR 97112 24 min: ...; mini squats on foam 2x10"
         return gap <= near and all(gap <= _gap(s.evidence, o.evidence) for o in others)
 
     hits = [s for s in strength if in_reed_sentence(s)]

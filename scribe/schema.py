@@ -227,6 +227,8 @@ class SessionFacts(Model):
     maintenance_phrases: list[Mention] = []
     skilled_maintenance: bool = False
     audio_gaps: list[AudioGap] = Field(default_factory=list, description="speech with no transcribed words")
+    sentence_starts: list[int] = Field(
+        default_factory=list, description="offsets into Transcript.text where the extractor's sentences begin")
 
     def timed_minutes(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -378,3 +378,17 @@ def test_malformed_data_file_is_a_rule_file_error(tmp_path, monkeypatch, make, w
 def test_shipped_data_file_loads():
     data = load_check_data()
     assert set(data.rules) == set(RULES)
+
+
+@pytest.mark.parametrize(
+    "text, fires",
+    [
+        # the bridges end a sentence; the 97112 minutes start the next one
+        ("Today 97110 for 18 minutes, leg press 3 by 12, single leg bridges 3 by 10. 97112 for 23 minutes.", False),
+        ("97110 for 18 minutes, bike. 97112 for 23 minutes with single leg bridges 3 by 10.", True),
+    ],
+)
+def test_strength_work_in_the_97112_sentence_from_dictation(text, fires):
+    from scribe.extract import extract
+
+    assert bool(check_rule("intent_mismatch_97110", extract(text))) is fires

@@ -119,6 +119,9 @@ def test_correction_keeps_only_the_corrected_value_with_both_in_evidence():
         ("Berg was forty four out of fifty six.", [(44, 56, "current")]),
         ("BBS 44/56 (38/56 at IE).", [(44, 56, "current"), (38, 56, "prior")]),
         ("TUG fourteen point two seconds.", [(14.2, None, "current")]),
+        # a walker's shorthand is no score; "2 weeks ago" is an earlier value
+        ("TUG 16.4 s w/ 4WW (IE 19.8 s).", [(16.4, None, "current"), (19.8, None, "prior")]),
+        ("Single leg stance today 22 seconds, it was nine seconds two weeks ago.", [(22, None, "current"), (9, None, "prior")]),
     ],
 )
 def test_measures(text, expected):
@@ -202,6 +205,29 @@ def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
         ("Single leg stance on the BOSU for ankle proprioception, 3 x 30 sec.", ["proprioceptive_training"]),
         # canalith repositioning is its own code (95992), not 97112 work
         ("Epley maneuver to the right.", []),
+        # a category heading gives the drill after it that category (LABELLING.md)
+        ("Coordination, alternating toe taps to cones, two sets of twelve.", ["motor_control"]),
+        ("Sensory integration training, standing on foam with eyes closed, 3 by 30 seconds.", ["sensory_integration"]),
+        # a stated purpose wins over a sensory drill's own category
+        ("Heavy work for proprioceptive input, carrying the weighted ball, three rounds of eight.", ["proprioceptive_training"]),
+        # a perturbation given during a stance is the drill
+        ("Tall kneeling on the therapy ball with me giving perturbations at the pelvis, two rounds of a minute.",
+         ["perturbation_training"]),
+        # a skill named as a deficit, a test to be done: no drill
+        ("Fine motor coordination is slowed.", []),
+        ("Plan in-person visit next week for the DGI and dual task testing.", []),
+        # drills described in the therapist's own words, with a dose (rules/unnamed.json)
+        ("Then he stood on a couch cushion catching a beach ball, 3 rounds of 10 catches.", ["balance_training"]),
+        ("Finger to target with the left hand, three sets of ten.", ["motor_control"]),
+        ("Ankle joint position practice, eyes closed, two sets of ten.", ["proprioceptive_training"]),
+        ("She hopped across the gym on her right foot, 4 rounds.", ["motor_control"]),
+        ("Looking at the letter on the wall while turning her head side to side, 3 x 1 minute.", ["vestibular_training"]),
+        # ... but not someone else's work, strength, a test, a goal or a plan
+        ("Gait training 15 minutes, 200 feet times 3 with a quad cane.", []),
+        ("Then mini squats holding the counter, three sets of ten.", []),
+        ("mCTSIB, she lost balance on condition four at eighteen seconds.", []),
+        ("Goal is sitting upright through circle time for 10 minutes.", []),
+        ("Next visit she will practice standing with her eyes shut, 3 x 30 seconds.", []),
     ],
 )
 def test_what_is_and_is_not_a_drill(text, categories):
@@ -212,6 +238,22 @@ def test_plan_section_of_a_typed_note_is_planned():
     facts = extract("O: tandem stance 3x30s.\nP: 2x/wk x 6 wk. Add perturbation training on foam.")
     assert {t.category: t.status.value for t in facts.techniques} == {
         "balance_training": "performed", "perturbation_training": "planned"}
+
+
+@pytest.mark.parametrize(
+    "text, status",
+    [
+        ("Brandt-Daroff was planned but she declined today because of nausea.", "not_performed"),
+        ("We had planned NMES to the quads but held it today because of skin breakdown.", "not_performed"),
+    ],
+)
+def test_the_turn_after_but_decides(text, status):
+    assert [t.status.value for t in extract(text).techniques] == [status]
+
+
+def test_a_bare_number_before_a_correction_is_the_one_retracted():
+    facts = extract("Neuro re-ed twenty-two minutes and therapeutic activities twenty, correction, twenty-five minutes.")
+    assert {m.code: m.minutes for m in facts.minutes} == {"97112": 22, "97530": 25}
 
 
 def test_a_plan_that_did_not_happen_is_not_performed():
@@ -248,6 +290,8 @@ def test_a_dose_of_strength_work_does_not_attach_to_the_drill_before():
         ("Neuromuscular re-ed twenty-two minutes, billing two units.", [("97112", 2)]),
         ("Billing 97112 times two, 97116 times two.", [("97112", 2), ("97116", 2)]),
         ("NMR 97112 x 23 min. Billed 97112 x 2 units.", [("97112", 2)]),
+        ("Billing two neuro re-ed, one manual, one ther ex, four units total.",
+         [(None, 4), ("97112", 2), ("97140", 1), ("97110", 1)]),
     ],
 )
 def test_units_dictated_beside_codes(text, billed):

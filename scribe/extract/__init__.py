@@ -33,7 +33,7 @@ from . import components  # noqa: F401  (registers the scribe_* factories)
 from .components import ents_of, sent_of, sentences, text_of
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
-from .rules import entity_patterns, intent_rules, phrases, ruler_patterns
+from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
 # how far (characters) a minutes figure may sit from the code or service it belongs to
@@ -63,6 +63,16 @@ DEFICIT_OF_CATEGORY = {
 # a number right after a service name that can only be its minutes: "gait training 9, total 40"
 BARE_MINUTES = re.compile(r"\s*(?:was|were|is|for|:|-|,)?\s*(?:was\s+|is\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
+# "Sensory integration training, standing on foam ...": a category heading before its drill
+HEADING_GAP = re.compile(r"\s*(?:(?:training|work|exercises?|activities|activity|drills?|practice|tasks?)\s*)?[,:-]\s*", re.I)
+HEADING_WORD = re.compile(r"\s*(?:[-*\u2022]\s*)?([a-z][a-z ]{1,20}?)\s*(?:training|work|drills?|exercises?|activities)?\s*[,:\u2013-]\s*(?:(?!then\b|and\b|also\b)[a-z-]+\s+){0,2}", re.I)
+AGO = re.compile(r"\s*(?:(?:points?|pts|seconds?|secs?|percent|m/s)\b)?\s*,?\s*(?:about\s+|over\s+|almost\s+)?(?:\d+|a|an|one|a few|several)\s+(?:days?|weeks?|wks?|months?|mos?|years?)\s+ago\b", re.I)
+# an unnamed drill's words start after the filler of speech ("then we did", "and she")
+UNNAMED_LEAD = re.compile(r"[\s.-]*(?:(?:and|then|next|also|after that|so|um|uh|we|we're|we've|she|he|they|did|had|was|were|worked on|work on|doing|the patient|pt|patient)\s+)*", re.I)
+UNNAMED_MAX_CHARS = 90  # the longest description kept as an unnamed drill's name
+SENTENCE_END = re.compile(r"[.!?](?=\s)\s*|\n\s*")
+SIDE_WORDS = re.compile(r"(?<=\s)(?:r|l|rt|lt|right|left|b|bil|bilat|bilateral|both)\s+", re.I)
+PARENTHETICAL = re.compile(r"\([^()\n]{0,80}\)")
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
@@ -77,7 +87,8 @@ RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|so
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # "Thirty minute session", "a 45-minute visit": the total treatment time
-SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b", re.I)
+SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b"
+                            r"|(?<=[,;] )(?:the\s+)?(?:session|visit)\s+(?:was\s+|lasted\s+)?(\d{1,3})\s*minutes?\b", re.I)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
@@ -91,14 +102,14 @@ DEFICIT_LIST = re.compile(
     r"(?P<items>[^.;,]{3,100}?)\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
     r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
-DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b", re.I)
+DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b)", re.I)
 # a sentence that goes on about the measure named before it
 CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
-DRILL_DOSE = re.compile(r"\d+\s*(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b")
+DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
 
@@ -159,6 +170,15 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
                 continue
             window_start = max(last_end, cue.start() - CORRECTION_REACH_CHARS)
             olds = list(pattern.finditer(text, window_start, cue.start()))
+            bare = re.search(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*$", text[max(last_end, cue.start() - 8):cue.start()])
+            b_start = max(last_end, cue.start() - 8) + bare.start(1) if bare else 0
+            if bare and not (olds and olds[-1].end() > b_start):
+                # "therapeutic activities 20, correction, 25 minutes": the bare 20 is the one retracted
+                new_end = cue.end() + new.end()
+                edits.append((b_start, cue.start(), new.group(0).strip(), nt.to_original(b_start, new_end)))
+                edits.append((cue.start(), new_end, " " * (new_end - cue.start()), None))
+                last_end = new_end
+                break
             if not olds:
                 continue
             old = olds[-1]
@@ -193,6 +213,7 @@ class Extractor:
         self.generic = {p.pattern for p in patterns if p.generic and isinstance(p.pattern, str)}
         self.timed = {c.code: c.timed for c in cpt_table().codes}
         self.intent = intent_rules()
+        self.unnamed = unnamed_drills()
         self.drill_measures = {n: m.id for m in measure_table().measures for n in m.drill_names}
         self.technique_equipment = [
             (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.equipment)
@@ -237,6 +258,8 @@ class Extractor:
         facts.skilled_maintenance = bool(doc.spans.get("skilled_maintenance"))
         facts.goals, facts.functional_changes, facts.responses, facts.plan = self._statements(doc, ev)
         facts.audio_gaps = list(transcript.gaps)
+        # full stops and line ends only: a typed line "NMR 97112 24 min: ...; mini squats" is one sentence
+        facts.sentence_starts = [0] + [m.end() for m in SENTENCE_END.finditer(transcript.text)]
         return facts
 
     # -- techniques ---------------------------------------------------------------------
@@ -268,6 +291,8 @@ class Extractor:
             return True  # "three by ten, visual feedback from the mirror and verbal cues": a cue
         if RETRACTED.match(text[ent.end_char:sent.end_char]):
             return True  # "stepping over the cords, no, sorry, I mean he didn't want to"
+        if re.match(r"\s+(?:testing|tests?|assessments?|screens?|screening)\b", text[ent.end_char:sent.end_char], re.I):
+            return True  # "Plan an in-person visit for the DGI and dual task testing"
         if _ends_with_any(head.lower(), self.phrases.not_a_drill_before):
             return True  # "stepping instead of hopping"
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
@@ -354,7 +379,7 @@ class Extractor:
             if heading is not None and sent_of(heading).start != sent_of(e).start:
                 heading = None
             gap = text_of(doc)[spans[-1].end_char:e.start_char] if spans else None
-            if spans and re.fullmatch(r"[ \t-]*", gap or "x"):
+            if spans and re.fullmatch(r"[ \t-]*(?:(?:style|type|based)[ \t]+)?", gap or "x", re.I):
                 prev = spans.pop()
                 # adjacent names of one drill ("PNF rhythmic stabilization") are one
                 # mention; of two categories ("virtual reality optokinetic training")
@@ -372,11 +397,21 @@ class Extractor:
                 relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=heading.id_)
                 relabelled._.status = e._.status
                 e = relabelled
+            head = text_of(doc)[sent_of(e).start_char:e.start_char]
+            opener = HEADING_WORD.fullmatch(head)
+            category = self.intent.headings.get(opener.group(1).lower()) if opener else None
+            if category and category != e.id_:  # "Coordination, alternating toe taps to cones"
+                relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
+                relabelled._.status = e._.status
+                e = relabelled
             anchors = [a for a in [*spans[-1:], *[x for x in ents_of(doc) if x.label_ == "EQUIPMENT" and x.text.lower() in self.implies]]
                        if sent_of(a).start == sent_of(e).start and a.end_char <= e.start_char]
             anchor = max(anchors, key=lambda a: a.end_char) if anchors else None
             head = text_of(doc)[sent_of(e).start_char:e.start_char]
             nested = re.search(r"\b(?:in|during|with|w/|while|from|for|on)\s+(?:the\s+|a\s+|an\s+)?(?:standing\s+|seated\s+|sitting\s+)?$", head, re.I) \
+                or (spans and re.search(r"\b(?:with|w/)\s+(?:an?\s+|the\s+)?[a-z]+\s+[a-z]+\s+$", text_of(doc)[spans[-1].end_char:e.start_char], re.I)
+                    and not re.search(r"[,;]|\d|\b(?:then|and)\b", text_of(doc)[spans[-1].end_char:e.start_char], re.I)) \
+                or re.search(r"\b(?:with|w/)\s+(?:[a-z']+\s+){0,2}(?:giving|applying|providing|adding|doing)\s+(?:the\s+|some\s+)?$", head, re.I) \
                 or (spans and spans[-1].id_ == e.id_ and re.search(r"\bto\s+(?:the\s+)?$", head, re.I))
             # FES given during another drill ("Lokomat ... with FES to both tibialis anterior")
             # is a second modality, not the place of the first
@@ -403,6 +438,9 @@ class Extractor:
             ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
             strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2
                                 for o in doc.spans.get("strength", []))  # "BOSU squats"
+            strength_next = strength_next or any(  # "mini squats on foam for quad strength"
+                o.end_char <= e.start_char and re.fullmatch(r"\s*(?:on|standing on)\s+(?:the\s+|a\s+)?", text_of(doc)[o.end_char:e.start_char], re.I)
+                for o in doc.spans.get("strength", []))
             if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
@@ -422,6 +460,7 @@ class Extractor:
         # same category in its sentence is the same work; elsewhere in the note too, when
         # nothing (no dose, no equipment) is said of it: "We focused on standing balance."
         spans = self._appositions(doc, sorted(spans, key=lambda s: s.start_char))
+        spans = self._joined_pairs(doc, spans)
         keep = []
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
@@ -455,7 +494,7 @@ class Extractor:
                 out.append(s)
                 skip.add(i + 1)
                 continue
-            if s.text.lower() in self.generic and re.fullmatch(r"\s*[,:-]\s*", gap) and nxt.text.lower() not in self.generic:
+            if s.text.lower() in self.generic and HEADING_GAP.fullmatch(gap) and nxt.text.lower() not in self.generic:
                 heading = Span(doc, nxt.start, nxt.end, label="TECHNIQUE", span_id=s.id_)
                 heading._.status = nxt._.status
                 out.append(heading)
@@ -468,10 +507,29 @@ class Extractor:
             out.append(s)
         return out
 
+    def _joined_pairs(self, doc: Doc, spans: list[Span]) -> list[Span]:
+        """Two drills of one category joined by 'and' before one dose are one drill:
+        'finger to nose and finger to target, 3 sets of 10'."""
+        text = text_of(doc)
+        out: list[Span] = []
+        for s in spans:
+            prev = out[-1] if out else None
+            if prev is not None and prev.id_ == s.id_ and sent_of(prev).start == sent_of(s).start \
+                    and (prev._.status or "performed") == (s._.status or "performed") \
+                    and re.fullmatch(r"\s+(?:and|&)\s+", text[prev.end_char:s.start_char]) \
+                    and DRILL_DOSE.search(text[s.end_char:sent_of(s).end_char]):
+                joined = Span(doc, prev.start, s.end, label="TECHNIQUE", span_id=s.id_)
+                joined._.status = prev._.status
+                out[-1] = joined
+                continue
+            out.append(s)
+        return out
+
     def _intended_category(self, doc: Doc, span: Span, spans: list[Span]) -> str:
         """A general drill's category as its stated purpose names it (rules/intent.json)."""
         later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
         clause = text_of(doc)[span.start_char:min([sent_of(span).end_char, *later])].lower()
+        clause = SIDE_WORDS.sub("", clause)  # "for R knee proprio" is "for knee proprio"
         for rule in self.intent.rules:
             if span.id_ in rule.from_ and _has_any(clause, rule.cues) and not _has_any(clause, rule.unless):
                 return rule.to
@@ -506,6 +564,8 @@ class Extractor:
                 return nxt[0]
         before = [s for s in same_sent if s.end_char <= start]
         other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
+        if before and re.search(r"\b(?:during|while)\b", text_of(doc)[before[-1].end_char:start], re.I):
+            other = []  # "NMES to the tibialis anterior during sit to stands and step-ups, ten minutes"
         if other and (not before or other[-1].start_char > before[-1].end_char) and not re.search(
             r"[.;]|\bthen\b", text_of(doc)[other[-1].end_char:start]
         ):
@@ -530,9 +590,58 @@ class Extractor:
             return prev[-1]
         return None
 
+    def _unnamed_drills(self, doc: Doc, spans: list[Span], params) -> list[Span]:
+        """Drills described in the therapist's own words, with a dose that no named drill
+        owns: 'Then he stood on a couch cushion catching a beach ball, 3 rounds of 10
+        catches' (rules/unnamed.json gives the category from the clause's words)."""
+        text = text_of(doc)
+        out: list[Span] = []
+        for p in params:
+            known = sorted(spans + out, key=lambda s: s.start_char)
+            if self._attach(known, p.start, p.end, doc, previous_sentence=True) is not None:
+                continue
+            at = doc.char_span(p.start, p.end, alignment_mode="expand")
+            if at is None:
+                continue
+            sent = sent_of(at)
+            if GOAL_LINE.match(sent.text) or _has_any(sent.text.lower(), self.unnamed.not_a_drill) \
+                    or _has_any(sent.text.lower(), self.phrases.test_names):
+                continue
+            if any(sent.start <= e.start < sent.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
+                   for e in ents_of(doc)):
+                continue  # a test's result, or another code's work
+            if any(sent.start_char <= s.start_char < sent.end_char for s in doc.spans.get("strength", [])):
+                continue
+            if not re.search(r"[.!?;:\n]\s*$", text[:sent.start_char] or ".") and any(
+                    s.end_char <= sent.start_char and sent_of(s).end == sent.start for s in known):
+                continue  # a run-on "... clock yourself, she's standing at the counter and we're stepping out ..."
+            before = [s.end_char for s in known if sent.start_char <= s.end_char <= p.start]
+            lead = text[max([sent.start_char, *before]):p.start]
+            pieces = [x for x in re.split(r"[,;:(]", lead) if len(re.findall(r"[A-Za-z]{2,}", x)) >= 2]
+            if not pieces:
+                continue
+            piece = pieces[-1]
+            offset = p.start - len(lead) + lead.rfind(piece)
+            trimmed = UNNAMED_LEAD.match(piece)
+            start, end = offset + trimmed.end(), offset + len(piece.rstrip(" \t-"))
+            if end - start > UNNAMED_MAX_CHARS:
+                start = end - UNNAMED_MAX_CHARS
+            if any(e.label_ in ("TECHNIQUE", "MEASURE") and e.start_char < end and start < e.end_char for e in ents_of(doc)):
+                continue  # a named drill or test the rules above already judged not today's work
+            clause = text[start:end].lower()
+            category = next((g.category for g in self.unnamed.groups if _has_any(clause, g.cues)), None)
+            span = doc.char_span(start, end, alignment_mode="contract") if category else None
+            if span is None or not span.text.strip():
+                continue
+            drill = Span(doc, span.start, span.end, label="TECHNIQUE", span_id=category)
+            drill._.status = "performed"
+            out.append(drill)
+        return out
+
     def _techniques(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Technique]:
         spans = self._technique_spans(doc)
         params = find_params(text_of(doc), self._blocked(doc, used))
+        spans = sorted(spans + self._unnamed_drills(doc, spans, params), key=lambda s: s.start_char)
         found: dict[int, dict] = {id(s): {"sets": None, "reps": None, "duration": None, "ev": {}} for s in spans}
         for p in params:
             owner = self._attach(spans, p.start, p.end, doc, previous_sentence=True)
@@ -605,14 +714,14 @@ class Extractor:
                 ents.append(e)
         out: list[Measure] = []
         for i, ent in enumerate(ents):
-            if ent._.status in ("planned", "not_performed"):
-                continue  # "reassess with FGA next visit" is not a score
             sent = sent_of(ent)
             prefix = text_of(doc)[sent.start_char:ent.start_char].lower()
             goal_sentence = bool(
-                re.match(r"\s*(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
+                re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
                 or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get))*\s*$", prefix)
             )
+            if ent._.status in ("planned", "not_performed") and not goal_sentence:
+                continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
             clause = re.search(r";|\bthen\b", text_of(doc)[ent.end_char:sent.end_char])
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
@@ -715,6 +824,10 @@ class Extractor:
         minutes = self._restated(doc, out)
         billed: list[BilledUnits] = []
         for u in UNITS.finditer(text):
+            if re.match(r"\s*(?:in\s+)?total\b", text[u.end():u.end() + 12], re.I):
+                used.append((u.start(), u.end()))  # "one ther ex, four units total": the visit's units
+                billed.append(BilledUnits(code=None, units=int(u.group(1)), evidence=ev(u.start(), u.end() + 6)))
+                continue
             code = self._code_for(u.start(), u.end(), codes, text)
             if code:
                 used.append((u.start(), u.end()))
@@ -835,7 +948,8 @@ class Extractor:
             between = text[end:c[0]]
             if re.fullmatch(r"\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
                 return c
-        before = [c for c in codes if c[1] <= start and start - c[1] <= CODE_GAP_BEFORE_CHARS]
+        # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
+        before = [c for c in codes if c[1] <= start and len(PARENTHETICAL.sub("", text[c[1]:start])) <= CODE_GAP_BEFORE_CHARS]
         for c in reversed(before):
             between = text[c[1]:start]
             if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
@@ -854,9 +968,10 @@ class Extractor:
     def _total_time(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[int | None, Evidence | None]:
         text = text_of(doc)
         session = SESSION_LENGTH.search(text)  # "Thirty minute session in the sensory room"
-        if session and not any(s < session.end(1) and session.start(1) < e for s, e in used):
-            used.append((session.start(1), session.end(1)))
-            return int(session.group(1)), ev(session.start(), session.end())
+        group = 1 if session and session.group(1) else 2
+        if session and not any(s < session.end(group) and session.start(group) < e for s, e in used):
+            used.append((session.start(group), session.end(group)))
+            return int(session.group(group)), ev(session.start(), session.end())
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
@@ -1054,6 +1169,8 @@ def _score_values(window: str):
         else:
             value, maximum = float(m.group(3)), None
             unit = UNIT_CANON.get((m.group(4) or "").lower())
+            if unit is None and re.match(r"[a-z]", window[m.end():m.end() + 1], re.I):
+                continue  # "TUG 16.4 s w/ 4WW": a four-wheeled walker, not a score
             if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
                 continue
         yield m.start(), m.end(), value, maximum, unit
@@ -1101,6 +1218,8 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     # "38 at evaluation", "35 (IE)": the cue right after the number
     if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
         return Timepoint.prior
+    if AGO.match(after_head):
+        return Timepoint.prior  # "it was 9 seconds 2 weeks ago" (numbers are digits by now)
     near = before[-20:]
     if _has_any(near, ph.measure_current) and not re.search(r"\bfrom\s*$", near):
         return Timepoint.current

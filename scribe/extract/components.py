@@ -191,7 +191,7 @@ class ConText:
         for ent in doc.ents:
             if ent.label_ not in TARGET_LABELS:
                 continue
-            best: tuple[int, Span, str] | None = None
+            found: list[tuple[int, Span, str]] = []
             for span, category, direction, scope in modifiers:
                 if sent_of(span).start != sent_of(ent).start or _overlaps(span, ent):
                     continue
@@ -208,8 +208,13 @@ class ConText:
                     continue
                 if category == "NEGATED" and ent.label_ == "TECHNIQUE" and (distance > 2 or direction == "backward"):
                     continue  # "no" negates the drill right after it, not the whole clause; "habituation, resolved" is a symptom
-                if best is None or distance < best[0]:
-                    best = (distance, span, category)
+                found.append((distance, span, category))
+            found.sort(key=lambda c: c[0])
+            best = found[0] if found else None
+            for later in found[1:]:  # "Brandt-Daroff was planned but she declined today": the turn after "but" wins
+                a, b = sorted((best[1], later[1]), key=lambda x: x.start)
+                if any(t.lower_ in ("but", "however") for t in doc[a.end:b.start]) and later[1].start > best[1].start:
+                    best = later
             if best is None:
                 ent._.status = "performed"
                 continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ...datafiles import cpt_table, load_json, load_jsonl, measure_table
 
@@ -69,6 +69,13 @@ class Phrases(BaseModel):
     home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
 
 
+# the 97112 technique categories of DOMAIN.md (samples/LABELLING.md)
+TECHNIQUE_CATEGORIES = frozenset({
+    "balance_training", "proprioceptive_training", "postural_retraining", "motor_control", "sensory_integration",
+    "vestibular_training", "perturbation_training", "virtual_reality", "biofeedback",
+    "functional_electrical_stimulation", "robotic_assisted"})
+
+
 class IntentRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_: list[str] = Field(alias="from")
@@ -81,6 +88,38 @@ class IntentRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str
     rules: list[IntentRule]
+    headings_source: str = ""
+    headings: dict[str, str] = {}  # sentence-opening category word -> technique category
+
+    @model_validator(mode="after")
+    def _known_categories(self) -> "IntentRules":
+        named = {c for r in self.rules for c in [*r.from_, r.to]} | set(self.headings.values())
+        unknown = sorted(named - TECHNIQUE_CATEGORIES)
+        if unknown:
+            raise ValueError(f"unknown technique categories: {', '.join(unknown)}")
+        return self
+
+
+class UnnamedGroup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    category: str
+    cues: list[str] = Field(min_length=1)
+
+    @field_validator("category")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in TECHNIQUE_CATEGORIES:
+            raise ValueError(f"unknown technique category {v!r}")
+        return v
+
+
+class UnnamedDrills(BaseModel):
+    """Cues that give a described but unnamed drill its category (rules/unnamed.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    groups: list[UnnamedGroup] = Field(min_length=1)
+    not_a_drill: list[str]  # words of a clause that is not 97112 work (other codes, strength, goals, plans)
 
 
 ENTITY_FILES = ("techniques.jsonl", "equipment.jsonl", "clinical.jsonl", "care.jsonl")
@@ -121,3 +160,8 @@ def phrases() -> Phrases:
 @lru_cache(maxsize=None)
 def intent_rules() -> IntentRules:
     return load_json(PACKAGE, "intent.json", IntentRules)
+
+
+@lru_cache(maxsize=None)
+def unnamed_drills() -> UnnamedDrills:
+    return load_json(PACKAGE, "unnamed.json", UnnamedDrills)
