@@ -2,7 +2,7 @@
 
     scribe batch DIR [--out OUTDIR] [--jobs N] [--threads N] [--engine E] [--model M]
                      [--format md,html,json] [--method cms|ama] [--manifest FILE]
-                     [--retry-failed] [--watch] [--dask-scheduler ADDRESS]
+                     [--retry-failed] [--watch] [--dask-scheduler ADDRESS] [--save]
 
 What it does, and what it promises:
 
@@ -21,8 +21,15 @@ What it does, and what it promises:
   leaves no half-written file, and a re-run finishes the rest.
 - Drafts go to a DraftSink. FilesystemSink writes OUTDIR/<path>/<name>.{md,html,json}
   (the JSON is the Note, always written) and never overwrites a draft that was edited
-  or signed (a `<name>.signed` file beside it, until the review store lands): a changed
-  recording then gets a new version, <name>.v2.md.
+  or signed (a `<name>.signed` file beside it): a changed recording then gets a new
+  version, <name>.v2.md.
+- --save (StoreSink, around FilesystemSink) also puts every new draft in the draft store
+  for review and signing (scribe/store, $SCRIBE_HOME), with its recording and --method,
+  and its ID in the report (`draft_id`). Nothing in the store is ever changed: a changed
+  recording makes a new store draft beside the old one, edited, signed or not. An intact
+  draft the store does not have yet (written without --save, or the store failed) is
+  stored by the next --save run. A store error stops the batch with one line (exit 2);
+  the drafts already written stay.
 - Parallel: --jobs worker processes (default: CPUs), each loading the model once, each
   with max(1, CPUs // jobs) threads. At most 2 x jobs files are in flight and audio is
   decoded in the worker, so memory is bounded whatever the folder size. The per-file
@@ -37,7 +44,8 @@ What it does, and what it promises:
   in hand, writes the report and exits; a second Ctrl-C abandons them.
 
 Exit status: 0 every file has its note; 1 some files failed (listed in the report);
-2 a usage error (bad option, DIR not a folder, bad manifest, OUTDIR in use); 130 a
+2 a usage error (bad option, DIR not a folder, bad manifest, OUTDIR in use, the draft
+store cannot be opened or written); 130 a
 batch stopped by Ctrl-C before the end (run it again to finish).
 
 OUTDIR holds report.json, report.html, the drafts (folders as under DIR; two inputs of one
@@ -47,7 +55,8 @@ outputs with their SHA-256, version, last report line). Delete OUTDIR/.scribe-ba
 start afresh; drafts already there are then never overwritten (they get new versions).
 
 Library: run_batch() / watch_batch() return a BatchReport and take an Executor
-(executors.py), a DraftSink and an `on_event` callback for progress; they print nothing.
+(executors.py), a DraftSink (StoreSink(FilesystemSink(out), open_store()) stores drafts
+too) and an `on_event` callback for progress; they print nothing.
 add_parser() and cmd_batch() are the command; `python -m scribe.batch DIR ...` runs it
 alone. `--engine module:factory` loads a plug-in Engine (scribe.transcribe.Engine),
 e.g. a stand-in in tests. Needs tqdm for the progress bar (plain lines without it),
@@ -75,10 +84,10 @@ from datetime import datetime, timezone
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import quote
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from . import __version__
 from . import metadata as md
@@ -87,6 +96,9 @@ from .executors import (THREAD_ENV_VARS, DaskExecutor, Executor, ProcessExecutor
                         threads_per_worker)
 from .fileio import write_atomic
 from .schema import Method, Model, Note, Severity, Transcript
+
+if TYPE_CHECKING:
+    from .store import Store
 
 FORMATS = ("md", "html", "txt", "json")  # in the order they are written; json always
 DEFAULT_FORMATS = ("md", "html", "json")
@@ -99,7 +111,7 @@ WAIT_SECONDS = 0.5  # s: how often the batch looks up from its workers (to notic
 SETTLE_SECONDS = 3.0  # s: watch mode takes a file once its size and time were this stable
 POLL_SECONDS = 1.0  # s: watch mode looks at the folder this often
 WATCH_REPORT_SECONDS = 5.0  # s: at most this often the watch rewrites the report
-SIGNED_SUFFIX = ".signed"  # <name>.signed beside a draft marks it signed (until the store lands)
+SIGNED_SUFFIX = ".signed"  # <name>.signed beside a draft marks it signed (store drafts are signed in the store)
 BYTES_PER_MB = 1024 * 1024
 SEVERITIES = tuple(s.value for s in Severity)  # error, warning, info
 # package data that changes notes: a new rule or template re-does every note
@@ -129,7 +141,7 @@ FIXES: tuple[tuple[str, str, str], ...] = (
 )
 
 __all__ = ["BatchSettings", "FileJob", "FileResult", "FileReport", "BatchReport", "Totals", "Event",
-           "DraftSink", "DraftRecord", "FilesystemSink", "discover", "process_file", "run_batch",
+           "DraftSink", "DraftRecord", "FilesystemSink", "StoreSink", "discover", "process_file", "run_batch",
            "watch_batch", "write_report", "add_parser", "cmd_batch", "main"]
 
 
@@ -146,6 +158,12 @@ class BatchSettings(Model):
     method: Method = Method.cms
     formats: tuple[str, ...] = DEFAULT_FORMATS
     threads: int = Field(1, ge=1, description="transcription threads in each worker (not in the key)")
+
+    @field_validator("formats")
+    @classmethod
+    def _json_always(cls, formats: tuple[str, ...]) -> tuple[str, ...]:
+        """The JSON (the Note) is always written: resume reuses its transcript, --save stores it."""
+        return formats if "json" in formats else (*formats, "json")
 
     def output_key(self) -> dict[str, Any]:
         """The settings that change a note (threads do not)."""
@@ -229,6 +247,7 @@ class FileReport(Model):
     findings: dict[str, int] = {}
     outputs: dict[str, str] = Field({}, description="format -> path relative to OUTDIR")
     version: int | None = None
+    draft_id: int | None = Field(None, description="the note's ID in the draft store (--save)")
     meta: dict[str, str] = Field({}, description="metadata field -> where it came from")
     worker: str | None = None
     peak_rss_mb: float | None = None
@@ -594,7 +613,7 @@ class DraftRecord(Model):
 
 
 class DraftSink(Protocol):
-    """Where drafts go. FilesystemSink now; the review store plugs in here later."""
+    """Where drafts go: FilesystemSink, and StoreSink around it for the draft store."""
 
     def lookup(self, source: str) -> DraftRecord | None: ...
 
@@ -610,6 +629,9 @@ class DraftSink(Protocol):
     def save_failure(self, job: FileJob, base: str, *, key: str, row: FileReport) -> None:
         """Record that this content failed (earlier drafts stay)."""
 
+    def put(self, record: DraftRecord) -> None:
+        """Replace the record of `record.source` (a sink around this one adds to its row)."""
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -624,19 +646,8 @@ class FilesystemSink:
     one the record knows was changed by someone: it is never overwritten."""
 
     def __init__(self, out: Path):
-        self.out = Path(out)
+        self.out = Path(out)  # nothing is created until the first record is written
         self.records = self.out / STATE_DIR / "records"
-        self.records.mkdir(parents=True, exist_ok=True)
-
-    def clean_temp_files(self) -> int:
-        """Remove temp files a killed run left (write_atomic's .NAME.XXXX.tmp); call under the lock."""
-        removed = 0
-        for folder, _dirs, files in os.walk(self.out):
-            for name in files:
-                if name.startswith(".") and name.endswith(".tmp"):
-                    Path(folder, name).unlink(missing_ok=True)
-                    removed += 1
-        return removed
 
     def _record_path(self, source: str) -> Path:
         return self.records / (hashlib.sha256(source.encode()).hexdigest()[:32] + ".json")
@@ -721,23 +732,105 @@ class FilesystemSink:
                              sha256=job.sha256, version=version,
                              outputs={fmt: OutputFile(path=paths[fmt], sha256=hashes[fmt]) for fmt in paths},
                              complete=False, replacing=replacing, earlier=earlier, row=row, updated=_now())
-        self._put(record)
+        self.put(record)
         for fmt, text in result.rendered.items():
             write_atomic(self.out / paths[fmt], text)
         record = record.model_copy(update={"complete": True, "replacing": {}})
-        self._put(record)  # phase 2
+        self.put(record)  # phase 2
         return record
 
     def save_failure(self, job: FileJob, base: str, *, key: str, row: FileReport) -> None:
         old = self.lookup(job.rel)
         # an earlier draft stays where it is; the record remembers that this content failed
-        self._put(DraftRecord(source=job.rel, base=old.base if old else base, status="failed", key=key,
+        self.put(DraftRecord(source=job.rel, base=old.base if old else base, status="failed", key=key,
                               transcript_key=old.transcript_key if old else None, sha256=job.sha256,
                               version=old.version if old else 1, outputs=old.outputs if old else {},
                               earlier=old.earlier if old else [], row=row, updated=_now()))
 
-    def _put(self, record: DraftRecord) -> None:
+    def put(self, record: DraftRecord) -> None:
         write_atomic(self._record_path(record.source), record.model_dump_json(indent=1))
+
+
+def clean_temp_files(out: Path) -> int:
+    """Remove temp files a killed run left (write_atomic's .NAME.XXXX.tmp); call under the lock."""
+    removed = 0
+    for folder, _dirs, files in os.walk(out):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp"):
+                Path(folder, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+class StoreSink:
+    """`inner` (a FilesystemSink), and every new draft also in the draft store (scribe/store)
+    for review and signing, with its recording; the store's ID goes in the report row.
+
+    It only ever creates store drafts: an edited or signed store draft stays as it is, and
+    a changed recording makes a new one beside it. The same content is stored once: a
+    draft written again unchanged (its files were deleted) keeps its store draft. An intact
+    draft the store does not have yet (written without the store, or the store failed)
+    counts as missing, so the batch writes it again, in place, and stores it."""
+
+    def __init__(self, inner: DraftSink, store: Store, *, method: Method | str | None = None,
+                 by: str | None = None):
+        self.inner, self.store = inner, store
+        self.method = method  # None: the note's own (the batch's --method)
+        self.by = by  # None: the user at this terminal
+
+    def lookup(self, source: str) -> DraftRecord | None:
+        return self.inner.lookup(source)
+
+    def state(self, record: DraftRecord) -> DraftState:
+        state = self.inner.state(record)
+        if state is DraftState.intact and record.row.draft_id is None:
+            return DraftState.missing  # not in the store yet
+        return state
+
+    def load_transcript(self, record: DraftRecord) -> Transcript | None:
+        return self.inner.load_transcript(record)
+
+    def save_failure(self, job: FileJob, base: str, *, key: str, row: FileReport) -> None:
+        self.inner.save_failure(job, base, key=key, row=row)
+
+    def put(self, record: DraftRecord) -> None:
+        self.inner.put(record)
+
+    def save(self, job: FileJob, base: str, result: FileResult, *, key: str, tkey: str,
+             row: FileReport) -> DraftRecord:
+        old = self.inner.lookup(job.rel)
+        earlier = old.row.draft_id if old is not None and old.status == "done" else None
+        if earlier is not None and old.key == key:  # the store has this very note already
+            return self.inner.save(job, base, result, key=key, tkey=tkey, row=row.model_copy(
+                update={"draft_id": earlier}))
+        record = self.inner.save(job, base, result, key=key, tkey=tkey, row=row)
+        if job.kind == "audio" and file_sha256(Path(job.path)) != job.sha256:
+            # the store must keep the recording that was transcribed; the next run redoes this file
+            update = {"remark": _join(record.row.remark, "not in the draft store: the recording changed "
+                                                         "during the batch; run the batch again")}
+        else:
+            draft_id = self._create(job, Note.model_validate_json(result.rendered["json"]))
+            kept = f"store draft {earlier} is kept as it is; this is store draft {draft_id}" if earlier else None
+            update = {"draft_id": draft_id, "remark": _join(record.row.remark, kept)}
+        record = record.model_copy(update={"row": record.row.model_copy(update=update)})
+        self.inner.put(record)
+        return record
+
+    def _create(self, job: FileJob, note: Note) -> int:
+        from .store import StoreError, create_draft
+
+        after = (f"(storing the draft of {job.rel}; the drafts already written are kept, and the next run "
+                 "with --save stores the rest)")
+        try:  # the source file as `audio`: the store keeps it when it is a recording
+            return create_draft(self.store, note, by=self.by, method=self.method, audio=job.path)
+        except ScribeError as exc:
+            raise type(exc)(f"{exc.message} {after}", path=exc.path) from exc
+        except OSError as exc:  # the recording could not be read for the store
+            raise StoreError(f"cannot read the recording: {exc.strerror or exc} {after}", path=job.path) from exc
+
+
+def _join(*remarks: str | None) -> str | None:
+    return "; ".join(r for r in remarks if r) or None
 
 
 def _versioned(base: str, version: int) -> str:
@@ -936,13 +1029,18 @@ class _Runner:
         return r
 
 
+def out_folder(root: str | Path, out: str | Path | None = None) -> Path:
+    """OUTDIR: `out`, by default ROOT/notes."""
+    return Path(out) if out is not None else Path(root) / "notes"
+
+
 def _open_batch(root: str | Path, out: str | Path | None, settings: BatchSettings, jobs: int | None,
                 executor: Executor | None, manifest: str | Path | md.Manifest | None
                 ) -> tuple[Path, Path, Executor, md.Manifest | None, int]:
     root = Path(root)
     if not root.is_dir():
         raise UsageError("is not a folder: give the folder of recordings", path=str(root))
-    out = Path(out) if out is not None else root / "notes"
+    out = out_folder(root, out)
     unknown = [f for f in settings.formats if f not in FORMATS]
     if unknown:
         raise UsageError(f"unknown format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
@@ -975,9 +1073,9 @@ def _session(root: str | Path, out: str | Path | None, *, settings: BatchSetting
     root, out, executor, manifest, jobs = _open_batch(root, out, settings, jobs, executor, manifest)
     out.mkdir(parents=True, exist_ok=True)
     with _Lock(out):
+        clean_temp_files(out)
         if sink is None:
             sink = FilesystemSink(out)
-            sink.clean_temp_files()
         runner = _Runner(root, out, settings, executor, sink, manifest, on_event, retry_failed,
                          _new_report(root, out, settings, jobs))
         try:
@@ -1119,6 +1217,7 @@ Findings: {% for sev, n in t.findings.items() %}{{ n }} {{ sev }}{{ ", " if not 
 <td>{% for fmt, path in f.outputs.items() %}<a href="{{ path | url }}">{{ fmt }}</a>
 {{- " " if not loop.last }}{% endfor %}
 {% if f.status == "failed" %}<div>{{ f.reason }} [{{ f.code }}]</div><div class="fix">Fix: {{ f.fix }}</div>{% endif %}
+{% if f.draft_id %}<div>store draft {{ f.draft_id }}</div>{% endif %}
 {% if f.remark %}<div class="muted">{{ f.remark }}</div>{% endif %}</td>
 <td class="num">{{ f.duration_seconds | minsec }}</td><td>{{ f.engine or "" }}</td>
 <td class="num">{{ f.seconds | minsec }}</td>
@@ -1215,6 +1314,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--dask-scheduler", metavar="ADDRESS",
                    help="run the per-file work on a dask.distributed cluster (needs scribe[dask]; the "
                         "workers must see DIR at the same path)")
+    p.add_argument("--save", action="store_true",
+                   help="also store every new draft in the draft store for review and signing (scribe drafts, "
+                        "scribe review); its ID is in the report")
     p.add_argument("--quiet", action="store_true", help="no progress, only the summary")
     p.set_defaults(func=cmd_batch)
 
@@ -1315,6 +1417,21 @@ def cmd_batch(args: argparse.Namespace) -> int:
     settings = default_settings(jobs=jobs, engine=args.engine, model=args.model, method=Method(args.method),
                                 formats=args.format,
                                 **({"threads": args.threads} if args.threads else {}))
+    store = sink = None
+    if args.save:  # opened once, here, before any work (the workers never see it); closed at the end
+        from .store import open_store
+
+        store = open_store()
+        sink = StoreSink(FilesystemSink(out_folder(args.dir, args.out)), store, method=settings.method)
+    try:
+        return _run_command(args, jobs, settings, sink)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _run_command(args: argparse.Namespace, jobs: int, settings: BatchSettings, sink: DraftSink | None) -> int:
+    """Run (or watch) with progress on stderr and Ctrl-C handled; print the summary."""
     executor = DaskExecutor(args.dask_scheduler, jobs=jobs) if args.dask_scheduler else None
     progress = _Progress(sys.stderr, tty=sys.stderr.isatty(), quiet=args.quiet)
     stop = threading.Event()
@@ -1332,8 +1449,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if args.watch:
             print(f"scribe: watching {args.dir} (Ctrl-C to stop)", file=sys.stderr, flush=True)
         report = run(args.dir, args.out, settings=settings, jobs=jobs, executor=executor,
-                     manifest=args.manifest, on_event=progress, retry_failed=args.retry_failed, stop=stop,
-                     **extra)
+                     manifest=args.manifest, sink=sink, on_event=progress, retry_failed=args.retry_failed,
+                     stop=stop, **extra)
     finally:
         progress.close()
         for s, handler in previous.items():

@@ -726,6 +726,197 @@ def test_watch_cli_ctrl_c_exits_cleanly(tmp_path, fake_engine):
     assert (out / "a.md").exists() and "1 written" in stdout
 
 
+# --- the draft store (--save) ----------------------------------------------------------------------------
+
+
+STROKE = TRANSCRIPTS / f"{THREE[0]}.txt"  # signs without acknowledgements once patient and date are known
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory) -> Path:
+    """One migrated store, copied for each test (migrating takes about half a second)."""
+    from scribe.store import open_store
+
+    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
+    open_store(f"sqlite:///{path}").close()
+    return path
+
+
+@pytest.fixture
+def store(scribe_home, migrated_db):
+    """The draft store at $SCRIBE_HOME (a temporary folder, see conftest.py)."""
+    from scribe.store import open_store
+
+    scribe_home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(migrated_db, scribe_home / "scribe.db")
+    s = open_store()
+    yield s
+    s.close()
+
+
+def run_saving(folder: Path, out: Path, store, **kw) -> b.BatchReport:
+    return run(folder, out, sink=b.StoreSink(b.FilesystemSink(out), store), **kw)
+
+
+def store_ids(store) -> list[int]:
+    from scribe.store import list_drafts
+
+    return sorted(d.id for d in list_drafts(store))
+
+
+def test_save_stores_each_new_draft_once_and_the_report_has_its_id(tmp_path, migrated_db, scribe_home):
+    from scribe.schema import Note
+    from scribe.store import get_record, open_store
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(STROKE, d / "2025-03-07_PT-0042_jdoe.txt")
+    shutil.copy(TRANSCRIPTS / f"{THREE[1]}.txt", d / "2025-03-08_PT-0043_jdoe.txt")
+    out = tmp_path / "out"
+    r = scribe_batch(str(d), "--out", str(out), "--jobs", "1", "--save", "--method", "ama", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("2 written, 0 up to date, 0 failed, 0 skipped.") and "draft" not in r.stdout
+    files = {f["source"]: f for f in json.loads((out / "report.json").read_text())["files"]}
+    html = (out / "report.html").read_text()
+    store = open_store()  # where SCRIBE_HOME points: the one the command used
+    try:
+        assert store_ids(store) == sorted(f["draft_id"] for f in files.values())
+        for name, patient in (("2025-03-07_PT-0042_jdoe", "PT-0042"), ("2025-03-08_PT-0043_jdoe", "PT-0043")):
+            row = files[f"{name}.txt"]
+            record = get_record(store, row["draft_id"])
+            assert record.note == Note.model_validate_json((out / f"{name}.json").read_text())
+            assert record.note.meta.patient == patient and record.method == "ama"
+            assert record.note.transcript.text.split() == (d / f"{name}.txt").read_text().split()
+            assert record.audio_filename is None  # a transcript: no recording to keep
+            assert f"store draft {row['draft_id']}" in html
+        assert not (out / "2025-03-07_PT-0042_jdoe.html").exists()  # only the formats asked for (and json)
+        again = scribe_batch(str(d), "--out", str(out), "--jobs", "1", "--save", "--method", "ama",
+                             "--format", "md")
+        assert again.returncode == 0 and again.stdout.startswith("Nothing to do: 2 notes up to date")
+        assert len(store_ids(store)) == 2  # nothing new stored
+        rerun = {f["source"]: f["draft_id"] for f in json.loads((out / "report.json").read_text())["files"]}
+        assert rerun == {k: f["draft_id"] for k, f in files.items()}
+    finally:
+        store.close()
+
+
+def test_a_changed_transcript_is_a_new_store_draft_and_the_edited_one_stays(tmp_path, store):
+    from scribe.store import edit_draft, get_record
+
+    d, out = tmp_path / "in", tmp_path / "out"
+    (src,) = copy_transcripts(d, THREE[:1])
+    first = rows(run_saving(d, out, store))[src.name].draft_id
+    edit_draft(store, first, text=get_record(store, first).note.transcript.text + " Edited in review.")
+    before = get_record(store, first)
+    src.write_text(src.read_text() + " Total treatment time fifty minutes.")
+    row = rows(run_saving(d, out, store))[src.name]
+    assert row.status == "done" and row.draft_id not in (None, first) and store_ids(store) == [first, row.draft_id]
+    assert f"store draft {first} is kept as it is; this is store draft {row.draft_id}" in row.remark
+    assert get_record(store, first) == before and before.version == 2  # the edit stays, untouched
+    assert "fifty minutes" in get_record(store, row.draft_id).note.transcript.text
+    assert row.version == 1 and "fifty minutes" in (out / f"{THREE[0]}.md").read_text()  # on disk: in place
+
+
+def test_a_signed_store_draft_stays_locked_when_its_source_changes(tmp_path, store, monkeypatch):
+    from scribe.store import add_user, get_record, sign_note, users, verify
+
+    monkeypatch.setattr(users, "SCRYPT_LOG2_N", 10)  # a fast passphrase hash, as in test_signing.py
+    monkeypatch.setattr(users, "SCRYPT_P", 1)
+    add_user(store, "jdoe", name="Jane Doe", credentials="PT, DPT", passphrase="correct horse battery")
+    d, out = tmp_path / "in", tmp_path / "out"
+    d.mkdir()
+    src = Path(shutil.copy(STROKE, d / "2025-03-07_PT-0042_jdoe.txt"))
+    first = rows(run_saving(d, out, store))[src.name].draft_id
+    sign_note(store, first, username="jdoe", passphrase="correct horse battery")
+    signed = get_record(store, first)
+    assert signed.locked
+    src.write_text(src.read_text() + " Next visit Tuesday.")
+    row = rows(run_saving(d, out, store))[src.name]
+    assert row.draft_id != first and get_record(store, row.draft_id).status.value == "draft"
+    assert get_record(store, first) == signed and verify(store).ok
+
+
+def test_a_recording_is_stored_with_its_draft(tmp_path, store, fake_engine):
+    from scribe.store import get_audio, get_record
+
+    d, out = tmp_path / "in", tmp_path / "out"
+    wav = speech_wav(d / "a.wav")
+    row = rows(run_saving(d, out, store, options={"engine": fake_engine}))["a.wav"]
+    assert get_record(store, row.draft_id).audio_filename == "a.wav"
+    assert get_audio(store, row.draft_id) == ("a.wav", "audio/wav", wav.read_bytes())
+
+
+def test_a_recording_changed_before_it_is_stored_is_not_stored(tmp_path, store, fake_engine, monkeypatch):
+    d, out = tmp_path / "in", tmp_path / "out"
+    wav = speech_wav(d / "a.wav")
+    real = b.process_file
+
+    def then_rerecorded(job, settings):
+        result = real(job, settings)
+        speech_wav(wav, seed=1)  # the recorder wrote the file again after it was transcribed
+        return result
+
+    monkeypatch.setattr(b, "process_file", then_rerecorded)
+    row = rows(run_saving(d, out, store, options={"engine": fake_engine}))["a.wav"]
+    assert row.draft_id is None and "recording changed" in row.remark and store_ids(store) == []
+    monkeypatch.setattr(b, "process_file", real)
+    assert rows(run_saving(d, out, store, options={"engine": fake_engine}))["a.wav"].draft_id == 1
+
+
+def test_drafts_written_before_are_stored_once_and_a_rewrite_keeps_its_store_draft(tmp_path, store):
+    d, out = tmp_path / "in", tmp_path / "out"
+    copy_transcripts(d, THREE[:2])
+    run(d, out)  # without --save: the store has nothing
+    assert store_ids(store) == []
+    saved = run_saving(d, out, store)
+    ids = {f.source: f.draft_id for f in saved.files}
+    assert saved.totals.done == 2 and sorted(ids.values()) == store_ids(store)
+    assert all(f.version == 1 for f in saved.files)  # written again in place, not as new versions
+    (out / f"{THREE[0]}.html").unlink()  # a deleted draft is written again, and is in the store already
+    again = run_saving(d, out, store)
+    assert rows(again)[f"{THREE[0]}.txt"].status == "done" and len(store_ids(store)) == 2
+    assert {f.source: f.draft_id for f in again.files} == ids
+
+
+def test_a_store_error_stops_the_batch_in_one_line_and_keeps_the_drafts(tmp_path, store, monkeypatch):
+    import scribe.store
+    from scribe.store import StoreError
+
+    d, out = tmp_path / "in", tmp_path / "out"
+    copy_transcripts(d, THREE)
+    real, calls = scribe.store.create_draft, []
+
+    def fails_second(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreError("database error: disk I/O error", path="scribe.db")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(scribe.store, "create_draft", fails_second)
+    with pytest.raises(StoreError) as err:
+        run_saving(d, out, store)
+    assert err.value.exit_status == 2 and "\n" not in str(err.value)
+    assert str(err.value).startswith("scribe.db: database error: disk I/O error (storing the draft of ")
+    assert len(complete(out)) == 2 and len(store_ids(store)) == 1  # the second draft is on disk, not stored
+    assert json.loads((out / "report.json").read_text())["interrupted"]
+    monkeypatch.setattr(scribe.store, "create_draft", real)
+    report = run_saving(d, out, store)  # a new run stores the rest, and nothing twice
+    assert (report.totals.done, report.totals.unchanged) == (2, 1)
+    assert sorted(f.draft_id for f in report.files) == store_ids(store) and len(store_ids(store)) == 3
+
+
+def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    d = tmp_path / "in"
+    copy_transcripts(d, THREE[:1])
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    monkeypatch.setenv("SCRIBE_HOME", str(home))
+    assert b.main([str(d), "--save", "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot create the database" in err and "[E020]" in err
+    assert not (d / "notes").exists()  # stopped before any work
+
+
 # --- real Whisper ---------------------------------------------------------------------------------------
 
 

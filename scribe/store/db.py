@@ -96,8 +96,12 @@ def _engine(url: str) -> Engine:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
             folder = Path(path).parent
-            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
-            Path(path).touch(mode=PRIVATE_FILE_MODE, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+                Path(path).touch(mode=PRIVATE_FILE_MODE, exist_ok=True)
+            except OSError as exc:  # $SCRIBE_HOME is a file, or not writable
+                raise StoreError(f"cannot create the database here: {exc.strerror or exc}",
+                                 path=str(exc.filename or path)) from exc
         # the review app's worker threads share the pool: a connection is used by one thread at a time
         engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT_SECONDS, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
