@@ -122,6 +122,10 @@ def test_correction_keeps_only_the_corrected_value_with_both_in_evidence():
         # a walker's shorthand is no score; "2 weeks ago" is an earlier value
         ("TUG 16.4 s w/ 4WW (IE 19.8 s).", [(16.4, None, "current"), (19.8, None, "prior")]),
         ("Single leg stance today 22 seconds, it was nine seconds two weeks ago.", [(22, None, "current"), (9, None, "prior")]),
+        ("Mini BESTest seventeen out of twenty eight, was fourteen.", [(17, 28, "current"), (14, None, "prior")]),
+        ("6MWT 84 m w/ RW (52 m on admit).", [(84, None, "current"), (52, None, "prior")]),
+        ("Five times sit to stand eighteen and a half seconds.", [(18.5, None, "current")]),
+        ("His goal is to walk without freezing, and to bring his TUG under 11.5 seconds.", [(11.5, None, "goal")]),
     ],
 )
 def test_measures(text, expected):
@@ -200,7 +204,7 @@ def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
         ("Gaze stabilization, VOR times one, 3 x 60 sec.", ["vestibular_training"]),
         # equipment that names a drill beside the drill is the drill's equipment
         ("Lokomat robotic assisted stepping, twenty minutes.", ["robotic_assisted"]),
-        ("Then standing on the foam pad catching a weighted ball, 3 x 15.", ["balance_training"]),
+        ("Then standing on the foam pad catching a weighted ball, 3 x 15.", ["motor_control"]),
         # a stated purpose decides a general drill's category
         ("Single leg stance on the BOSU for ankle proprioception, 3 x 30 sec.", ["proprioceptive_training"]),
         # canalith repositioning is its own code (95992), not 97112 work
@@ -217,11 +221,20 @@ def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
         ("Fine motor coordination is slowed.", []),
         ("Plan in-person visit next week for the DGI and dual task testing.", []),
         # drills described in the therapist's own words, with a dose (rules/unnamed.json)
-        ("Then he stood on a couch cushion catching a beach ball, 3 rounds of 10 catches.", ["balance_training"]),
+        ("Then he stood on a couch cushion with his eyes closed, 3 rounds of 20 seconds.", ["balance_training"]),
         ("Finger to target with the left hand, three sets of ten.", ["motor_control"]),
         ("Ankle joint position practice, eyes closed, two sets of ten.", ["proprioceptive_training"]),
         ("She hopped across the gym on her right foot, 4 rounds.", ["motor_control"]),
         ("Looking at the letter on the wall while turning her head side to side, 3 x 1 minute.", ["vestibular_training"]),
+        # a drill done on a device is the device's work; catching during a stance is coordination
+        ("We used the EMG biofeedback on the wrist extensors, grasp and release of blocks, three sets of ten.",
+         ["biofeedback"]),
+        ("Single leg stance on the BOSU with ball toss to the rebounder, three by thirty seconds.", ["motor_control"]),
+        ("Single leg stance on the BOSU, I throw the ball and he catch, for proprioception, 3 x 45 seconds.",
+         ["proprioceptive_training"]),
+        ("Balance training in tandem stance on the foam pad while catching a ball, 2 sets of 10.", ["balance_training"]),
+        # a count's unit is no second drill
+        ("Heavy work, pushing the weighted ball up the ramp, four trips of five pushes.", ["sensory_integration"]),
         # ... but not someone else's work, strength, a test, a goal or a plan
         ("Gait training 15 minutes, 200 feet times 3 with a quad cane.", []),
         ("Then mini squats holding the counter, three sets of ten.", []),
@@ -251,6 +264,19 @@ def test_the_turn_after_but_decides(text, status):
     assert [t.status.value for t in extract(text).techniques] == [status]
 
 
+def test_a_line_is_one_entry_whatever_its_indentation():
+    facts = extract("NMR 97112 x 25'\nTE x 14': heel raises 2x15\n Sitting EOM to find midline w/ mirror, 3 x 2 min\n"
+                    " Righting reactions on therapy ball, 3 x 1 min")
+    assert {m.code: m.minutes for m in facts.minutes} == {"97112": 25, "97110": 14}
+    assert [(t.category, t.sets, t.duration_seconds) for t in facts.techniques] == [
+        ("postural_retraining", 3, 120), ("postural_retraining", 3, 60)]
+
+
+def test_time_until_fatigue_is_no_dose():
+    facts = extract("Heel to shin, two sets of ten. She fatigued at about twenty minutes, so the single leg stance was not attempted.")
+    assert [(t.name, t.duration_seconds) for t in facts.techniques if t.status.value == "performed"] == [("Heel to shin", None)]
+
+
 def test_a_bare_number_before_a_correction_is_the_one_retracted():
     facts = extract("Neuro re-ed twenty-two minutes and therapeutic activities twenty, correction, twenty-five minutes.")
     assert {m.code: m.minutes for m in facts.minutes} == {"97112": 22, "97530": 25}
@@ -266,6 +292,9 @@ def test_a_plan_that_did_not_happen_is_not_performed():
     [
         ("Tandem walking in hallway 4 x 20 ft, SBA.", 4, None, None),
         ("Brandt-Daroff 2 x 5 reps, mild sx resolved <30 sec.", 2, 5, None),
+        # seconds in a typed note; a corrected hold in brackets
+        ('Static stance FT/NBOS EO/EC 4 x 30", no LOB.', 4, None, 30),
+        ("SLS at counter 3 x 10s ea (correction: 3 x 15s ea).", 3, None, 15),
     ],
 )
 def test_distances_and_symptom_times_are_not_doses(text, sets, reps, duration):
@@ -380,7 +409,7 @@ def test_status_in_many_voices(text, statuses):
 @pytest.mark.parametrize(
     "text, categories",
     [
-        ("SL stance on BOSU w/ ball catches 3 x 45s, SL stance on airex EC 3 x 20s.", ["balance_training", "balance_training"]),
+        ("SL stance on BOSU w/ ball catches 3 x 45s, SL stance on airex EC 3 x 20s.", ["balance_training", "motor_control"]),
         ("Quadruped on physioball w/ perturbations 3 x 30s.", ["perturbation_training"]),
         ("Therapeutic activities was practicing jumping jacks and skipping for PE.", []),
         ("HEP: hopscotch in driveway.", []),

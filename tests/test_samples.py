@@ -28,7 +28,6 @@ KNOWN_TECHNIQUE_MISSES = {
     "105_ot_stroke_posture_mirror_no_params_sitting_better": "'seated posture ..., reaching across midline' read as two drills",
     "109_driving_tbi_coordination_gait_6min_billed_three_ok": "toe taps to cones are labelled coordination work here and balance work elsewhere",
     "111_vestibular_uvh_vor_dgi_fga_templated": "'Gait w/ HT' (head turns) not read as a drill; head-turn gait is labelled balance work here and vestibular work in 48, 79, 81 and 83",
-    "141_we_narrate_stroke_staggered_marching_foam_l300": "weight shifts with the L300 on are labelled FES work; the rules keep them as balance work",
     "148_newgrad_parkinsons_perturbations_agility_ladder_did_well_no_total": "'perturbations at the shoulders, so I'm standing behind her and giving small pulls' read as two drills",
     "157_ot_parkinsons_zoom_95_only_switch_bowling_continue_same": "'for the arm swing and weight shift' (the purpose of a game) read as a drill",
     "161_school_spd_trampoline_ball_walkouts_scooter_refused_no_codes": "a refused scooter board is labelled sensory work here and motor control elsewhere",
@@ -36,8 +35,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "137_ankle_sprain_out_of_order": "last visit's wobble board is labelled proprioceptive work from the stated deficit; the rules read it as balance work",
     "138_cva_chronic_vr_multi_codes": "'Wii Fit balance games on the balance board, weight shifting toward the right' read as two drills",
     "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work (LABELLING.md now says postural retraining)",
+    "w13_tka_under8": "cone taps in single leg stance labelled balance work here and coordination work in x19 and the older dev labels",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
-    "v13_neuropathy_home_health_cushion": "catching a tossed ball while standing labelled coordination work; dev labels ball catches in standing as balance work",
 }
 
 

@@ -73,6 +73,13 @@ UNNAMED_MAX_CHARS = 90  # the longest description kept as an unnamed drill's nam
 SENTENCE_END = re.compile(r"[.!?](?=\s)\s*|\n\s*")
 SIDE_WORDS = re.compile(r"(?<=\s)(?:r|l|rt|lt|right|left|b|bil|bilat|bilateral|both)\s+", re.I)
 PARENTHETICAL = re.compile(r"\([^()\n]{0,80}\)")
+# an unnamed drill's first list item that names it ("Bimanual play: holding the container ...")
+HEAD_NOUN = re.compile(r"\b(?:play|game|games|activity|activities|drill|drills|task|tasks|practice|work|course)\s*$", re.I)
+# "Heavy work ..., four trips of five pushes": after a count, a drill word is the unit of
+# the dose of the drill named before it
+COUNTED = re.compile(r"\b\d+\s+$")
+# categories a device names on its own (LABELLING.md, rule 2)
+DEVICE_CATEGORIES = frozenset({"virtual_reality", "biofeedback", "functional_electrical_stimulation", "robotic_assisted"})
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
@@ -102,7 +109,7 @@ DEFICIT_LIST = re.compile(
     r"(?P<items>[^.;,]{3,100}?)\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
     r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
-DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b)", re.I)
+DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:(?:[x×]|by)(?=\s*\d)|(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b)", re.I)
 # a sentence that goes on about the measure named before it
 CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
@@ -140,6 +147,8 @@ def extract(transcript: Transcript | str) -> SessionFacts:
 
 
 _CORRECTION_KIND = [
+    # "SLS 3 x 10s ea (correction: 3 x 15s ea)"
+    ("x_dose", re.compile(r"\b(\d+\s*[x×]\s*\d+(?:\.\d+)?(?:\s*(?:seconds?|secs?|s|minutes?|mins?|reps?)\b)?)", re.I)),
     ("sets_reps", re.compile(r"\b(\d+\s*(?:sets?|rounds?)\s*(?:of|x)\s*\d+(?:\.\d+)?(?:\s*(?:reps?|repetitions?|seconds?|secs?|minutes?))?)", re.I)),
     ("minutes", re.compile(r"\b(\d+)\s*(?:minutes?|mins?)\b", re.I)),
     ("sets", re.compile(r"\b(\d+)\s*(?:sets?|rounds?)\b", re.I)),
@@ -332,7 +341,7 @@ class Extractor:
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
                     r"|\s*,?\s*(?:\w+,?\s+){0,3}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
-                and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b", rest[:50], re.I):
+                and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b|\d\s*(?:by|x)\s*\d", rest[:50], re.I):
             return measure
         return None
 
@@ -373,6 +382,8 @@ class Extractor:
         raw = [self._as_drill(doc, e) if e.label_ == "MEASURE" else e for e in ents_of(doc)]
         raw = [e for e in raw if e.label_ == "TECHNIQUE" and not self._describes_deficit(doc, e)
                and self._scored_drill(doc, e) is None and not self._not_todays_drill(doc, e)]
+        raw = [e for e in raw if not (COUNTED.search(text_of(doc)[max(0, e.start_char - 12):e.start_char]) and any(
+            o.end_char <= e.start_char and sent_of(o).start == sent_of(e).start for o in raw))]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -416,7 +427,7 @@ class Extractor:
             # FES given during another drill ("Lokomat ... with FES to both tibialis anterior")
             # is a second modality, not the place of the first
             where = e.id_ != "functional_electrical_stimulation"
-            if anchor is not None and nested and where and not re.search(r"[;]|\bthen\b", text_of(doc)[anchor.end_char:e.start_char]):
+            if anchor is not None and nested and where and not re.search(r"[;]|\bthen\b(?!\s+(?:in\s+)?(?:standing|sitting|kneeling|supine|prone))", text_of(doc)[anchor.end_char:e.start_char]):
                 if e.id_ == "perturbation_training" and spans and anchor is spans[-1] and anchor.id_ != e.id_:
                     spans.pop()  # "quadruped on physioball w/ perturbations": the perturbations are the drill
                     spans.append(e)
@@ -446,6 +457,15 @@ class Extractor:
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
             surface = any(t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start
                           and not re.search(r"[\d;]|\bthen\b", text_of(doc)[e.end_char:t.start_char]) for t in spans)
+            if category in DEVICE_CATEGORIES and surface and not strength_next:
+                # "We used the EMG biofeedback on the wrist extensors, grasp and release of blocks":
+                # a drill done on a device is the device's work (LABELLING.md, rule 2)
+                i, t = next((i, t) for i, t in enumerate(spans) if t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start)
+                if t.id_ not in DEVICE_CATEGORIES:
+                    relabelled = Span(doc, t.start, t.end, label="TECHNIQUE", span_id=category)
+                    relabelled._.status = t._.status
+                    spans[i] = relabelled
+                continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
             located = re.search(r"\b(?:at|in|between|inside|using|holding|from)\s+(?:the\s+)?$", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)
             if category and not beside and not again and not surface and not located and (
@@ -528,10 +548,17 @@ class Extractor:
     def _intended_category(self, doc: Doc, span: Span, spans: list[Span]) -> str:
         """A general drill's category as its stated purpose names it (rules/intent.json)."""
         later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
-        clause = text_of(doc)[span.start_char:min([sent_of(span).end_char, *later])].lower()
-        clause = SIDE_WORDS.sub("", clause)  # "for R knee proprio" is "for knee proprio"
+        earlier = [o.end_char for o in spans if o.end_char <= span.start_char and sent_of(o).start == sent_of(span).start]
+        end = min([sent_of(span).end_char, *later])
+        clause = SIDE_WORDS.sub("", text_of(doc)[span.start_char:end].lower())  # "for R knee proprio"
+        lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
+        lead = re.split(r"[,;:]|\d", lead)[-1]  # back to the previous dose or list item only
+        drill = SIDE_WORDS.sub("", (lead + text_of(doc)[span.start_char:end]).lower())
         for rule in self.intent.rules:
-            if span.id_ in rule.from_ and _has_any(clause, rule.cues) and not _has_any(clause, rule.unless):
+            if rule.scope == "drill" and span.text.lower() in self.generic:
+                continue  # "Balance training in tandem stance ... while catching a ball": the heading decides
+            words = drill if rule.scope == "drill" else clause
+            if span.id_ in rule.from_ and _has_any(words, rule.cues) and not _has_any(words, rule.unless):
                 return rule.to
         return span.id_
 
@@ -605,8 +632,9 @@ class Extractor:
                 continue
             sent = sent_of(at)
             if GOAL_LINE.match(sent.text) or _has_any(sent.text.lower(), self.unnamed.not_a_drill) \
-                    or _has_any(sent.text.lower(), self.phrases.test_names):
-                continue
+                    or _has_any(sent.text.lower(), self.phrases.test_names) \
+                    or _has_any(sent.text.lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
+                continue  # "His reactive balance is really poor, ... he went retropulsive twice"
             if any(sent.start <= e.start < sent.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
                    for e in ents_of(doc)):
                 continue  # a test's result, or another code's work
@@ -620,17 +648,19 @@ class Extractor:
             pieces = [x for x in re.split(r"[,;:(]", lead) if len(re.findall(r"[A-Za-z]{2,}", x)) >= 2]
             if not pieces:
                 continue
-            piece = pieces[-1]
-            offset = p.start - len(lead) + lead.rfind(piece)
+            category = next((g.category for g in self.unnamed.groups if _has_any(lead.lower(), g.cues)), None)
+            if category is None:
+                continue
+            piece = next(x for x in pieces if _has_any(x.lower(), [c for g in self.unnamed.groups if g.category == category for c in g.cues]))
+            piece = pieces[0] if len(pieces[0]) <= UNNAMED_MAX_CHARS and pieces[0] is not piece and HEAD_NOUN.search(pieces[0]) else piece
+            offset = p.start - len(lead) + lead.find(piece)
             trimmed = UNNAMED_LEAD.match(piece)
             start, end = offset + trimmed.end(), offset + len(piece.rstrip(" \t-"))
             if end - start > UNNAMED_MAX_CHARS:
                 start = end - UNNAMED_MAX_CHARS
             if any(e.label_ in ("TECHNIQUE", "MEASURE") and e.start_char < end and start < e.end_char for e in ents_of(doc)):
                 continue  # a named drill or test the rules above already judged not today's work
-            clause = text[start:end].lower()
-            category = next((g.category for g in self.unnamed.groups if _has_any(clause, g.cues)), None)
-            span = doc.char_span(start, end, alignment_mode="contract") if category else None
+            span = doc.char_span(start, end, alignment_mode="contract")
             if span is None or not span.text.strip():
                 continue
             drill = Span(doc, span.start, span.end, label="TECHNIQUE", span_id=category)
@@ -717,8 +747,8 @@ class Extractor:
             sent = sent_of(ent)
             prefix = text_of(doc)[sent.start_char:ent.start_char].lower()
             goal_sentence = bool(
-                re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
-                or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get))*\s*$", prefix)
+                re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|his\s+|her\s+|their\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
+                or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get|l|r|b|left|right|bilateral))*\s*$", prefix)
             )
             if ent._.status in ("planned", "not_performed") and not goal_sentence:
                 continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
@@ -771,6 +801,8 @@ class Extractor:
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
             timepoint = _timepoint(before, after, self.phrases)
+            if k > 0 and re.fullmatch(r"\s*[,;]\s*(?:and\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
+                timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
             if k > 0 and re.fullmatch(r"\s*(?:and|,|or|&|/)\s*", before) and out and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
@@ -868,8 +900,10 @@ class Extractor:
         out: list[tuple[int, int, CodeMinutes]] = []
         for sent in sentences(doc):
             here = [c for c in codes if sent.start_char <= c[0] < sent.end_char]
-            if len({c[2] for c in here}) != 1 or here[0][2] in timed_codes or not self.timed.get(here[0][2], True):
+            if len({c[2] for c in here}) != 1 or here[0][2] in timed_codes:
                 continue
+            if not self.timed.get(here[0][2], True) and not BILLING_WORDS.search(sent.text):
+                continue  # an untimed code only where it is billed: "NMES ..., 15 minutes, unattended, we bill this one as 97014"
             free = [m for m in MINUTES.finditer(text, sent.start_char, sent.end_char)
                     if not any(s < m.end() and m.start() < e for s, e in used)
                     and not re.search(r"\btotal\b", text[max(sent.start_char, m.start() - 20):min(sent.end_char, m.end() + 10)], re.I)]
@@ -878,7 +912,7 @@ class Extractor:
             m, (c_start, c_end, code) = free[0], here[0]
             used.append((m.start(), m.end()))
             s, e = min(c_start, m.start()), max(c_end, m.end())
-            out.append((s, e, CodeMinutes(code=code, minutes=int(m.group(1)), timed=True, evidence=ev(s, e))))
+            out.append((s, e, CodeMinutes(code=code, minutes=int(m.group(1)), timed=self.timed.get(code, True), evidence=ev(s, e))))
             timed_codes.add(code)
         return out
 
@@ -946,6 +980,8 @@ class Extractor:
         after = [c for c in codes if c[0] >= end and c[0] - end <= CODE_GAP_AFTER_CHARS]
         for c in after:
             between = text[end:c[0]]
+            if "\n" in between:
+                continue  # "97112 x 25'\nTE x 14'": the next line is another entry
             if re.fullmatch(r"\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
                 return c
         # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
@@ -1171,7 +1207,7 @@ def _score_values(window: str):
             unit = UNIT_CANON.get((m.group(4) or "").lower())
             if unit is None and re.match(r"[a-z]", window[m.end():m.end() + 1], re.I):
                 continue  # "TUG 16.4 s w/ 4WW": a four-wheeled walker, not a score
-            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
+            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet|by\s+\d)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
                 continue
         yield m.start(), m.end(), value, maximum, unit
 

@@ -106,6 +106,11 @@ CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("a
 
 @Language.component("scribe_clauses")
 def split_clauses(doc: Doc) -> Doc:
+    # a line break is a sentence end, whatever spaces come with it ("min:\n Sitting EOM ...",
+    # "\n\n- Finger to nose"): the sentencizer only knows a token that is exactly "\n"
+    for t in doc[:-1]:
+        if t.is_space and "\n" in t.text:
+            doc[t.i + 1].is_sent_start = True
     starts = [t.i for t in doc if t.is_sent_start] + [len(doc)]
     for begin, end in zip(starts, starts[1:]):
         if end - begin <= LONG_SENTENCE_TOKENS:
@@ -215,6 +220,8 @@ class ConText:
                 a, b = sorted((best[1], later[1]), key=lambda x: x.start)
                 if any(t.lower_ in ("but", "however") for t in doc[a.end:b.start]) and later[1].start > best[1].start:
                     best = later
+                elif best[2] == "PLANNED" and later[2] == "NOT_PERFORMED" and ent.end <= best[1].start < later[1].start:
+                    best = later  # "the single leg stance drill I had planned was not attempted today"
             if best is None:
                 ent._.status = "performed"
                 continue

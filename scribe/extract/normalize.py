@@ -165,7 +165,7 @@ DISTANCE = re.compile(r"\b(?:meters|metres|feet|ft|m)\b", re.I)
 def _spoken_hundreds(run: str, text: str, start: int, prev: str, after: str) -> str | None:
     """'one forty-two meters', 'was one eighteen' (of a walk in meters): 142 and 118.
 
-    Said this way only for three-digit distances; elsewhere "three twenty second holds"
+    Said this way only for three-digit distances and angles ("one eighty degree turns"); elsewhere "three twenty second holds"
     is three holds of twenty seconds, so a distance must follow, or be named just before.
     """
     words = run.lower().replace("-", " ").split()
@@ -174,7 +174,7 @@ def _spoken_hundreds(run: str, text: str, start: int, prev: str, after: str) -> 
     rest = alpha2digit(" ".join(words[1:]), "en", threshold=0)
     if not re.fullmatch(r"[1-9]\d", rest):
         return None
-    if after in ("meters", "metres", "feet", "ft", "m") or (
+    if after in ("meters", "metres", "feet", "ft", "m", "degree", "degrees", "deg") or (
         prev in ("was", "from", "to", "is") and DISTANCE.search(text[max(0, start - 60):start])
     ):
         return f"{ONES[words[0]]}{rest}"
@@ -182,6 +182,9 @@ def _spoken_hundreds(run: str, text: str, start: int, prev: str, after: str) -> 
 
 
 WRITTEN_CODE = re.compile(r"\b(97|95)[- ](\d)[- ]?(\d\d)\b")
+
+
+WRITTEN_HALF = re.compile(r"\b(\d{1,3}) and a half\b", re.I)
 
 
 def normalize(text: str) -> NormalizedText:
@@ -228,6 +231,12 @@ def normalize(text: str) -> NormalizedText:
             after = tokens[j][0].lower() if j < len(tokens) else ""
             keep = run.lower() == "one" and (prev in rules.keep_one_after or after in rules.keep_one_before)
             hundreds = _spoken_hundreds(run, text, run_start, prev, after)
+            half = [t[0].lower() for t in tokens[j:j + 3]] == ["and", "a", "half"]
+            whole = alpha2digit(run, "en", threshold=0) if half else ""
+            if half and whole.isdigit():  # "eighteen and a half seconds" -> 18.5
+                replacements.append((run_start, tokens[j + 2][2], whole + ".5"))
+                i = j + 3
+                continue
             if hundreds:
                 replacements.append((run_start, run_end, hundreds))
             elif not keep:
@@ -244,6 +253,9 @@ def normalize(text: str) -> NormalizedText:
         code = "".join(m.groups())
         if code in known and not any(s < m.end() and m.start() < e for s, e, _ in replacements):
             replacements.append((m.start(), m.end(), code))
+    for m in WRITTEN_HALF.finditer(text):  # "18 and a half seconds"
+        if not any(s < m.end() and m.start() < e for s, e, _ in replacements):
+            replacements.append((m.start(), m.end(), m.group(1) + ".5"))
     replacements.sort()
     base = NormalizedText.identity(text)
     return base.replace([(s, e, new, (s, e)) for s, e, new in replacements])

@@ -13,12 +13,12 @@ NUM = r"(\d+(?:\.\d+)?)"
 SEC = r"(?:seconds?|secs?|s)\b"
 MIN = r"(?:minutes?|mins?)\b"
 TIME = rf"(?:{SEC}|{MIN})"
-SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games)\b"
+SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
 # words before a lone duration that make it a symptom's time course
-SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared)\s*(?:in\s+)?(?:about\s+|under\s+|less than\s+)?$", re.I)
-SECONDS_PER = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared|\bfatigued|\btired|\bstopped|\bafter)\s*(?:in\s+|at\s+)?(?:about\s+|around\s+|under\s+|less than\s+)?$", re.I)
+SECONDS_PER = {'"': 1, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
                "min": 60, "mins": 60, "minute": 60, "minutes": 60}
 
 
@@ -38,7 +38,7 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     # 3 sets of 10 reps with 5 second holds handled piecewise below
     (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
-    (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME})(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
+    (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME}|\")(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
     # "4 x 20 ft": four lengths of a distance, not 20 reps
     (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
@@ -82,7 +82,7 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
                     ok = False
                     break
                 if kind == "duration":
-                    unit = next((g for g in values if g and re.fullmatch(TIME, g, re.I)), None)
+                    unit = next((g for g in values if g and (g == '"' or re.fullmatch(TIME, g, re.I))), None)
                     if unit is None:
                         ok = False
                         break

@@ -82,6 +82,9 @@ class IntentRule(BaseModel):
     to: str
     cues: list[str]
     unless: list[str] = []  # words in the clause that keep the drill's own category
+    # "clause": from the drill's name to the next drill; "drill": also the words before the
+    # name back to the previous drill ("catching a ball while standing on one leg")
+    scope: Literal["clause", "drill"] = "clause"
 
 
 class IntentRules(BaseModel):
