@@ -126,6 +126,10 @@ def test_correction_keeps_only_the_corrected_value_with_both_in_evidence():
         ("6MWT 84 m w/ RW (52 m on admit).", [(84, None, "current"), (52, None, "prior")]),
         ("Five times sit to stand eighteen and a half seconds.", [(18.5, None, "current")]),
         ("His goal is to walk without freezing, and to bring his TUG under 11.5 seconds.", [(11.5, None, "goal")]),
+        ("Objective: 6MWT 112 m with RW (85 m wk 1).", [(112, None, "current"), (85, None, "prior")]),
+        ("Single leg stance on the floor, eyes open, eighteen seconds right, fifteen seconds left.",
+         [(18, None, "current"), (15, None, "current")]),
+        ("She stood on one foot for 7 seconds today, last month it was 3.", [(7, None, "current"), (3, None, "prior")]),
     ],
 )
 def test_measures(text, expected):
@@ -233,6 +237,14 @@ def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
         ("Single leg stance on the BOSU, I throw the ball and he catch, for proprioception, 3 x 45 seconds.",
          ["proprioceptive_training"]),
         ("Balance training in tandem stance on the foam pad while catching a ball, 2 sets of 10.", ["balance_training"]),
+        # head turns make a stance vestibular work, unless a heading says otherwise; one drill's reaching
+        ("Tandem stance with head turns, three times thirty seconds.", ["vestibular_training"]),
+        ("Dynamic balance, walking with head turns to the hallway targets, four lengths.", ["balance_training"]),
+        ("Tall kneeling at the bench, reaching up for stickers on the mirror, 3 sets of 2 minutes.", ["postural_retraining"]),
+        ("Perturbations in standing, I gave anterior and posterior pushes at the pelvis, three sets of eight.",
+         ["perturbation_training"]),
+        ('Prone extension over the therapy ball, "superman", three holds of fifteen seconds, before desk work.',
+         ["postural_retraining"]),
         # a count's unit is no second drill
         ("Heavy work, pushing the weighted ball up the ramp, four trips of five pushes.", ["sensory_integration"]),
         # ... but not someone else's work, strength, a test, a goal or a plan
@@ -270,6 +282,12 @@ def test_a_line_is_one_entry_whatever_its_indentation():
     assert {m.code: m.minutes for m in facts.minutes} == {"97112": 25, "97110": 14}
     assert [(t.category, t.sets, t.duration_seconds) for t in facts.techniques] == [
         ("postural_retraining", 3, 120), ("postural_retraining", 3, 60)]
+
+
+def test_the_same_minutes_said_again_in_a_summary_count_once():
+    facts = extract("Last 15 minutes was self-care management training, buttoning his shirt. "
+                    "Neuro re-ed 30 minutes, self-care training 15 minutes, total treatment time 45 minutes.")
+    assert {m.code: m.minutes for m in facts.minutes if m.timed} == {"97535": 15, "97112": 30}
 
 
 def test_time_until_fatigue_is_no_dose():

@@ -154,25 +154,30 @@ def test_review_edit_resolve_sign_and_lock_in_chromium(store, draft, server, tmp
         selected = page.evaluate("[document.getElementById('dictation').selectionStart,"
                                  " document.getElementById('dictation').selectionEnd]")
         assert selected == [mirror.evidence.start, mirror.evidence.end]
-        expect(page.locator(".finding[data-rule='insufficient_intervention_detail']")).to_have_count(2)
+        finding = page.locator(".finding[data-rule='insufficient_intervention_detail']")
+        expect(finding).to_have_count(1)
+        expect(finding).to_contain_text("Mirror therapy")
         page.screenshot(path=str(tmp_path / "1-draft.png"), full_page=True)
 
-        # edit: the mirror therapy gets its sets and reps; the note and findings are rebuilt
-        text = page.input_value("#dictation").replace("Mirror therapy for the left hand as well.",
-                                                      "Mirror therapy for the left hand, three sets of ten.")
+        # edit: the mirror therapy gets its sets and reps, and a drill with no dose is added;
+        # the note and findings are rebuilt from the words
+        text = page.input_value("#dictation").replace(
+            "Mirror therapy for the left hand as well.",
+            "Mirror therapy for the left hand, three sets of ten. Then weight shifts in sitting.")
         page.fill("#dictation", text)
         page.click("#save")
         expect(page.locator(".message")).to_have_text("Saved a new version. Findings were checked again.")
         expect(page.locator(".finding[data-rule='insufficient_intervention_detail']")).to_have_count(1)
+        expect(page.locator(".finding[data-rule='insufficient_intervention_detail']")).to_contain_text("weight shifts")
         expect(page.locator("#history")).to_contain_text("v2")
 
         # resolve the remaining error finding: acknowledged with a reason
         finding = page.locator(".finding[data-rule='insufficient_intervention_detail']")
-        finding.locator("input[name=reason]").fill("posture was held throughout; reaches were counted")
+        finding.locator("input[name=reason]").fill("weight shifts were a short warm-up; no dose kept")
         finding.get_by_role("button", name="Acknowledge").click()
         expect(page.locator(".message")).to_have_text("Finding acknowledged.")
         expect(page.locator(".finding[data-rule='insufficient_intervention_detail'] .ack")).to_contain_text(
-            "posture was held throughout")
+            "weight shifts were a short warm-up")
 
         # a wrong passphrase signs nothing; the right one signs and locks
         page.select_option("#signer", "jdoe")
@@ -206,7 +211,7 @@ def test_review_edit_resolve_sign_and_lock_in_chromium(store, draft, server, tmp
     assert outside == [] and dialogs == []  # nothing loaded from another host; no script ran from text
     record = get_record(store, draft)
     assert record.status.value == "signed" and record.signatures[0].username == "jdoe"
-    assert record.acknowledgements[0].reason == "posture was held throughout; reaches were counted"
+    assert record.acknowledgements[0].reason == "weight shifts were a short warm-up; no dose kept"
     assert verify(store).ok
 
 

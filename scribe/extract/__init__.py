@@ -294,8 +294,8 @@ class Extractor:
         text = text_of(doc)
         sent = sent_of(ent)
         head = text[sent.start_char:ent.start_char]
-        if CUE_TARGET.search(head):
-            return True  # "verbal cues throughout for an upright trunk"
+        if CUE_TARGET.search(head) or re.search(r"\bcu(?:es?|eing|ed)\s*[:,]?\s*[\"\u201c']\s*$", head, re.I):
+            return True  # "verbal cues throughout for an upright trunk"; verbal cue "big steps"
         if ent.text.lower() in ("visual feedback", "mirror feedback", "auditory feedback") and re.match(r"\s+from\b", text[ent.end_char:]):
             return True  # "three by ten, visual feedback from the mirror and verbal cues": a cue
         if RETRACTED.match(text[ent.end_char:sent.end_char]):
@@ -340,8 +340,9 @@ class Extractor:
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
-                    r"|\s*,?\s*(?:\w+,?\s+){0,3}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
-                and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b|\d\s*(?:by|x)\s*\d", rest[:50], re.I):
+                    r"|\s*,?\s*(?:\w+,?\s+){0,6}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
+                and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b|\d\s*(?:by|x)\s*\d", rest[:50], re.I) \
+                and not (re.search(r"\bfor\s+\d", rest[:50]) and not re.search(r"\b(?:today|was|were|at eval\w*|last\s+\w+)\b", rest[:90], re.I)):
             return measure
         return None
 
@@ -415,6 +416,8 @@ class Extractor:
                 relabelled = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
                 relabelled._.status = e._.status
                 e = relabelled
+            if category:
+                doc.user_data.setdefault("scribe_headed", set()).add((e.start_char, e.end_char))
             anchors = [a for a in [*spans[-1:], *[x for x in ents_of(doc) if x.label_ == "EQUIPMENT" and x.text.lower() in self.implies]]
                        if sent_of(a).start == sent_of(e).start and a.end_char <= e.start_char]
             anchor = max(anchors, key=lambda a: a.end_char) if anchors else None
@@ -468,6 +471,10 @@ class Extractor:
                 continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
             located = re.search(r"\b(?:at|in|between|inside|using|holding|from)\s+(?:the\s+)?$", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)
+            if category in DEVICE_CATEGORIES and before and before[-1].id_ == category \
+                    and (before[-1]._.status or "performed") == (e._.status or "performed") \
+                    and not re.search(r"[.;]|\bthen\b", text_of(doc)[before[-1].end_char:e.start_char]):
+                category = None  # "NMES to the wrist extensors for 12 minutes, stimulation unit set ten seconds on"
             if category and not beside and not again and not surface and not located and (
                 not before
                 or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
@@ -521,7 +528,7 @@ class Extractor:
                 skip.add(i + 1)
                 continue
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
-            if nxt.id_ == s.id_ and "," in gap and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*", gap, re.I) \
+            if nxt.id_ == s.id_ and "," in gap and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap):
                 continue
             out.append(s)
@@ -529,11 +536,19 @@ class Extractor:
 
     def _joined_pairs(self, doc: Doc, spans: list[Span]) -> list[Span]:
         """Two drills of one category joined by 'and' before one dose are one drill:
-        'finger to nose and finger to target, 3 sets of 10'."""
+        'finger to nose and finger to target, 3 sets of 10'; so are two words for one
+        perturbation drill, and the reaching done in a position named just before it."""
         text = text_of(doc)
         out: list[Span] = []
         for s in spans:
             prev = out[-1] if out else None
+            between = text[prev.end_char:s.start_char] if prev is not None else ""
+            same = prev is not None and sent_of(prev).start == sent_of(s).start \
+                and (prev._.status or "performed") == (s._.status or "performed")
+            if same and len(between) <= 60 and not re.search(r"\d|;|\bthen\b", between) and (
+                    (prev.id_ == s.id_ == "perturbation_training")  # "perturbations in standing, I gave ... pushes at the pelvis"
+                    or (re.match(r"reach", s.text, re.I) and not re.search(r"\band\b", between))):  # "tall kneeling at the bench, reaching up for stickers"
+                continue
             if prev is not None and prev.id_ == s.id_ and sent_of(prev).start == sent_of(s).start \
                     and (prev._.status or "performed") == (s._.status or "performed") \
                     and re.fullmatch(r"\s+(?:and|&)\s+", text[prev.end_char:s.start_char]) \
@@ -554,6 +569,8 @@ class Extractor:
         lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
         lead = re.split(r"[,;:]|\d", lead)[-1]  # back to the previous dose or list item only
         drill = SIDE_WORDS.sub("", (lead + text_of(doc)[span.start_char:end]).lower())
+        if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
+            return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
         for rule in self.intent.rules:
             if rule.scope == "drill" and span.text.lower() in self.generic:
                 continue  # "Balance training in tandem stance ... while catching a ball": the heading decides
@@ -880,7 +897,8 @@ class Extractor:
 
     def _restated(self, doc: Doc, minutes: list[tuple[int, int, CodeMinutes]]) -> list[CodeMinutes]:
         """'neuro re-ed 30 minutes ... wait, no, ... so neuro re-ed 33': a code's minutes said
-        again after a correction replace the first figure instead of adding to it."""
+        again after a correction replace the first figure instead of adding to it; the same
+        figure for the same code said again (a summary at the end) is counted once."""
         text = text_of(doc).lower()
         cue = re.compile(r"(?<![a-z])(?:" + "|".join(re.escape(c) for c in self.phrases.correction + ["actually", "let me think"]) + r")(?![a-z])")
         keep: list[tuple[int, int, CodeMinutes]] = []
@@ -888,6 +906,8 @@ class Extractor:
             earlier = [k for k in keep if k[2].code == item[2].code]
             if earlier and cue.search(text[earlier[-1][1]:item[0]]):
                 keep.remove(earlier[-1])
+            elif any(k[2].minutes == item[2].minutes for k in earlier):
+                continue  # "Last 15 minutes was self-care ... self-care training 15 minutes": said again in a summary
             keep.append(item)
         return [m for _, _, m in keep]
 
@@ -1198,6 +1218,8 @@ def _merge_back_references(techniques: list[Technique]) -> list[Technique]:
 def _score_values(window: str):
     """(start, end, value, max, unit) of each number in a measure's window."""
     for m in SCORE.finditer(window):
+        if re.search(r"\b(?:wk|wks|week|day|visit|session|trial|#)\s*$", window[max(0, m.start() - 8):m.start()], re.I):
+            continue  # "(85 m wk 1)": the week, not a score
         if m.group(1) is not None:
             value, maximum, unit = float(m.group(1)), float(m.group(2)), None
             if re.match(r"\s*[a-z]", window[m.end():m.end() + 3], re.I) and maximum == value and value < 5:
@@ -1207,7 +1229,10 @@ def _score_values(window: str):
             unit = UNIT_CANON.get((m.group(4) or "").lower())
             if unit is None and re.match(r"[a-z]", window[m.end():m.end() + 1], re.I):
                 continue  # "TUG 16.4 s w/ 4WW": a four-wheeled walker, not a score
-            if re.match(r"\s*(?:x|×|sets?|reps?|times|minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet|by\s+\d)\b", window[m.end():m.end() + 10], re.I) and unit != "feet":
+            after = window[m.end():m.end() + 10]
+            if (re.match(r"\s*(?:x|×|sets?|reps?|times|by\s+\d)\b", after, re.I) and unit != "feet") or (
+                    re.match(r"\s*(?:minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", after, re.I)
+                    and unit in (None, "points", "percent")):  # "85 m wk 1": a distance, then the week it was
                 continue
         yield m.start(), m.end(), value, maximum, unit
 
