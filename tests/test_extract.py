@@ -312,6 +312,10 @@ def test_a_plan_that_did_not_happen_is_not_performed():
         ("Brandt-Daroff 2 x 5 reps, mild sx resolved <30 sec.", 2, 5, None),
         # seconds in a typed note; a corrected hold in brackets
         ('Static stance FT/NBOS EO/EC 4 x 30", no LOB.', 4, None, 30),
+        # a stance dosed "three by thirty" holds for thirty seconds; laps of a distance are sets
+        ("Tandem on foam, three by thirty.", 3, None, 30),
+        ("Walking in the hallway with head turns, four laps of 60 feet.", 4, None, None),
+        ("Single leg stance on the BOSU, three by thirty seconds, correction, three by forty-five seconds.", 3, None, 45),
         ("SLS at counter 3 x 10s ea (correction: 3 x 15s ea).", 3, None, 15),
     ],
 )

@@ -80,6 +80,10 @@ HEAD_NOUN = re.compile(r"\b(?:play|game|games|activity|activities|drill|drills|t
 COUNTED = re.compile(r"\b\d+\s+$")
 # categories a device names on its own (LABELLING.md, rule 2)
 DEVICE_CATEGORIES = frozenset({"virtual_reality", "biofeedback", "functional_electrical_stimulation", "robotic_assisted"})
+# a static hold dosed "3 x 30" with no unit: thirty seconds, not thirty repetitions
+STATIC_HOLD = re.compile(r"\b(?:stance|stand|standing|romberg|tandem|hold|holds|kneel|kneeling|plank|static)\b", re.I)
+MOVING = re.compile(r"\b(?:walk|walking|gait|step|steps|stepping|march|marching|taps?|reach|reaches|reaching|shifts?|shifting|hops?|toss|catch)", re.I)
+STATIC_HOLD_MIN_SECONDS = 15  # fewer is a count of repetitions ("tandem stance 3 x 10" stays 10 reps)
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
@@ -148,7 +152,7 @@ def extract(transcript: Transcript | str) -> SessionFacts:
 
 _CORRECTION_KIND = [
     # "SLS 3 x 10s ea (correction: 3 x 15s ea)"
-    ("x_dose", re.compile(r"\b(\d+\s*[x×]\s*\d+(?:\.\d+)?(?:\s*(?:seconds?|secs?|s|minutes?|mins?|reps?)\b)?)", re.I)),
+    ("x_dose", re.compile(r"\b(\d+\s*(?:[x×]|by)\s*\d+(?:\.\d+)?(?:\s*(?:seconds?|secs?|s|minutes?|mins?|reps?)\b)?)", re.I)),
     ("sets_reps", re.compile(r"\b(\d+\s*(?:sets?|rounds?)\s*(?:of|x)\s*\d+(?:\.\d+)?(?:\s*(?:reps?|repetitions?|seconds?|secs?|minutes?))?)", re.I)),
     ("minutes", re.compile(r"\b(\d+)\s*(?:minutes?|mins?)\b", re.I)),
     ("sets", re.compile(r"\b(\d+)\s*(?:sets?|rounds?)\b", re.I)),
@@ -723,6 +727,12 @@ class Extractor:
         merged: dict[tuple[str, str], Technique] = {}
         for s in spans:
             slot = found[id(s)]
+            if slot["reps"] is not None and slot["duration"] is None and slot["reps"] >= STATIC_HOLD_MIN_SECONDS \
+                    and STATIC_HOLD.search(s.text) and not MOVING.search(s.text) and "reps" in slot["ev"] \
+                    and re.fullmatch(r"\d+\s*(?:x|×|by)\s*\d+", text_of(doc)[slot["ev"]["reps"][0]:slot["ev"]["reps"][1]].strip(), re.I) \
+                    and not re.match(r"\s*[a-z]", text_of(doc)[slot["ev"]["reps"][1]:slot["ev"]["reps"][1] + 3], re.I):
+                slot["duration"], slot["reps"] = float(slot["reps"]), None  # "Tandem on foam, three by thirty": 30-second holds
+                slot["ev"]["duration"] = slot["ev"].pop("reps")
             status = Status(s._.status or "performed")
             tech = Technique(
                 category=self._intended_category(doc, s, spans),

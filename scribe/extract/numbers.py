@@ -37,10 +37,10 @@ def _seconds(value: str, unit: str) -> float:
 _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     # 3 sets of 10 reps with 5 second holds handled piecewise below
     (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
+    # "4 x 20 ft": four lengths of a distance, not 20 reps
+    (re.compile(rf"\b{NUM}\s*(?:x|×|by|{SETS_WORD}\s*of)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME}|\")(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
-    # "4 x 20 ft": four lengths of a distance, not 20 reps
-    (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
