@@ -130,6 +130,12 @@ def test_correction_keeps_only_the_corrected_value_with_both_in_evidence():
         ("Single leg stance on the floor, eyes open, eighteen seconds right, fifteen seconds left.",
          [(18, None, "current"), (15, None, "current")]),
         ("She stood on one foot for 7 seconds today, last month it was 3.", [(7, None, "current"), (3, None, "prior")]),
+        ("Functional reach in sitting is 7 inches today, before was 4 inches.", [(7, None, "current"), (4, None, "prior")]),
+        ("Berg today 38 out of 56, admission Berg was 31.", [(38, 56, "current"), (31, None, "prior")]),
+        ("Mini best seventeen out of twenty-eight, sorry, eighteen out of twenty-eight today, goal twenty-two.",
+         [(18, 28, "current"), (22, None, "goal")]),
+        ("His last TUG was 14.1 seconds, and we are aiming for a mini BEST of 22.", [(14.1, None, "prior"), (22, None, "goal")]),
+        ("SLS (EC) R 22 s, L 30 s; goal R 30 s", [(22, None, "current"), (30, None, "current"), (30, None, "goal")]),
     ],
 )
 def test_measures(text, expected):
@@ -245,6 +251,10 @@ def test_single_leg_stance_with_a_dose_is_a_drill_not_a_score():
          ["perturbation_training"]),
         ('Prone extension over the therapy ball, "superman", three holds of fifteen seconds, before desk work.',
          ["postural_retraining"]),
+        # a list of deficits is no drill; nor is the gait training's cue
+        ("Deficits right ankle proprioception and single leg balance.", []),
+        ("Gait training in the hallway, big steps, verbal cues for heel strike.", []),
+        ("Oh, and foam with eyes closed for sensory reweighting, feet together, 3 by 30 seconds.", ["sensory_integration"]),
         # a count's unit is no second drill
         ("Heavy work, pushing the weighted ball up the ramp, four trips of five pushes.", ["sensory_integration"]),
         # ... but not someone else's work, strength, a test, a goal or a plan
@@ -270,6 +280,7 @@ def test_plan_section_of_a_typed_note_is_planned():
     [
         ("Brandt-Daroff was planned but she declined today because of nausea.", "not_performed"),
         ("We had planned NMES to the quads but held it today because of skin breakdown.", "not_performed"),
+        ("Standing dual task, naming animals while stepping over obstacles, was held today.", "not_performed"),
     ],
 )
 def test_the_turn_after_but_decides(text, status):

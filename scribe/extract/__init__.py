@@ -84,6 +84,8 @@ DEVICE_CATEGORIES = frozenset({"virtual_reality", "biofeedback", "functional_ele
 STATIC_HOLD = re.compile(r"\b(?:stance|stand|standing|romberg|tandem|hold|holds|kneel|kneeling|plank|static)\b", re.I)
 MOVING = re.compile(r"\b(?:walk|walking|gait|step|steps|stepping|march|marching|taps?|reach|reaches|reaching|shifts?|shifting|hops?|toss|catch)", re.I)
 STATIC_HOLD_MIN_SECONDS = 15  # fewer is a count of repetitions ("tandem stance 3 x 10" stays 10 reps)
+DEFICIT_SENTENCE = re.compile(r"\s*(?:[-*]\s*)?(?:(?:her|his|the|main|primary)\s+)*(?:deficits?|impairments?|problems?)\b(?!\s+(?:improv|resolv))", re.I)
+PRIOR_BEFORE_NAME = re.compile(r"\b(?:admission|admit|initial|eval(?:uation)?|baseline|last|previous|prior|ie|soc)\b(?:\s+[a-z-]+){0,2}\s*$", re.I)
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
 BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
@@ -118,7 +120,8 @@ DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:(?:[x×]|by)(?=\s*\d)|(?:x|×|sets?|
 CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
-    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be))\b", re.I)
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d|<|>|under|over)\b))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
@@ -159,6 +162,8 @@ _CORRECTION_KIND = [
     ("reps", re.compile(r"\b(\d+)\s*(?:reps?|repetitions?)\b", re.I)),
     ("seconds", re.compile(r"\b(\d+(?:\.\d+)?)\s*(?:seconds?|secs?)\b", re.I)),
     ("units", re.compile(r"\b(\d+)\s*units?\b", re.I)),
+    # "Mini best 17 out of 28, sorry, 18 out of 28 today"
+    ("score", re.compile(r"\b(\d+(?:\.\d+)?\s*(?:out of|/|over)\s*\d+)\b", re.I)),
     ("number", re.compile(r"\b(\d+(?:\.\d+)?)\b")),
 ]
 
@@ -332,7 +337,9 @@ class Extractor:
         lead = text_of(doc)[sent.start_char:first.start_char]
         after = text_of(doc)[first.end_char:ent.start_char]
         return len(lead.split()) <= 2 and bool(re.match(
-            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
+            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
+            r"(?:(?:in|on|at|through|down|around|outside)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?"  # "Gait training in the hallway, big steps"
+            r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
 
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
         """The measure a drill's name stands for when a score follows it: 'Single leg
@@ -357,6 +364,8 @@ class Extractor:
         after = doc[ent.end: min(sent_of(ent).end, ent.end + 1)].text.lower()
         if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
             return True
+        if DEFICIT_SENTENCE.match(sent_of(ent).text) and not DRILL_DOSE.search(sent_of(ent).text):
+            return True  # "Deficits in trunk and lower extremity motor control and sitting and standing balance."
         following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
         if DRILL_DOSE.search(following):
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
@@ -571,7 +580,7 @@ class Extractor:
         end = min([sent_of(span).end_char, *later])
         clause = SIDE_WORDS.sub("", text_of(doc)[span.start_char:end].lower())  # "for R knee proprio"
         lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
-        lead = re.split(r"[,;:]|\d", lead)[-1]  # back to the previous dose or list item only
+        lead = re.split(r"[;:]|\d", lead)[-1]  # back to the previous dose or list item only
         drill = SIDE_WORDS.sub("", (lead + text_of(doc)[span.start_char:end]).lower())
         if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
             return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
@@ -775,7 +784,7 @@ class Extractor:
             prefix = text_of(doc)[sent.start_char:ent.start_char].lower()
             goal_sentence = bool(
                 re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|his\s+|her\s+|their\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
-                or re.search(r"\b(?:goals?|ltg|stg|target)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get|l|r|b|left|right|bilateral))*\s*$", prefix)
+                or re.search(r"\b(?:goals?|ltg|stg|target|aiming for|aim for|hoping for)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get|l|r|b|left|right|bilateral))*\s*$", prefix)
             )
             if ent._.status in ("planned", "not_performed") and not goal_sentence:
                 continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
@@ -835,6 +844,9 @@ class Extractor:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
             if goal_sentence and timepoint is Timepoint.current:
                 timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
+            if k == 0 and timepoint is Timepoint.current and quote_name and PRIOR_BEFORE_NAME.search(
+                    text_of(ent.doc)[max(sent_of(ent).start_char, ent.start_char - 30):ent.start_char]):
+                timepoint = Timepoint.prior  # "admission Berg was 31"; "his last in clinic TUG was 14.1"
             unit = unit or definition.unit
             start, end = base + s, base + e
             if quote_name:
@@ -1267,6 +1279,12 @@ def _ends_with_any(text: str, terms: list[str]) -> bool:
     return bool(terms) and bool(_terms(tuple(terms), r"(?<![a-z])", r"\s*$").search(text))
 
 
+def _last_at(text: str, terms: list[str]) -> int:
+    """Where the last of `terms` in `text` starts, or -1."""
+    found = list(_terms(tuple(terms), r"(?<![a-z])", r"(?![a-z])").finditer(text)) if terms else []
+    return found[-1].start() if found else -1
+
+
 def _has_any(text: str, terms: list[str]) -> bool:
     return bool(terms) and bool(_terms(tuple(terms), r"(?<![a-z])", r"(?![a-z])").search(text))
 
@@ -1292,7 +1310,11 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     if AGO.match(after_head):
         return Timepoint.prior  # "it was 9 seconds 2 weeks ago" (numbers are digits by now)
     near = before[-20:]
-    if _has_any(near, ph.measure_current) and not re.search(r"\bfrom\s*$", near):
+    current_at = _last_at(near, ph.measure_current)
+    prior_at = _last_at(near, [t for t in ph.measure_prior if t != "was"])
+    if prior_at > current_at >= 0:
+        return Timepoint.prior  # "7 inches today, before was 4 inches"
+    if current_at >= 0 and not re.search(r"\bfrom\s*$", near):
         return Timepoint.current
     if _has_any(near, [t for t in ph.measure_prior if t != "was"]):
         return Timepoint.prior
