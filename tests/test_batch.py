@@ -732,28 +732,6 @@ def test_watch_cli_ctrl_c_exits_cleanly(tmp_path, fake_engine):
 STROKE = TRANSCRIPTS / f"{THREE[0]}.txt"  # signs without acknowledgements once patient and date are known
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory) -> Path:
-    """One migrated store, copied for each test (migrating takes about half a second)."""
-    from scribe.store import open_store
-
-    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
-@pytest.fixture
-def store(scribe_home, migrated_db):
-    """The draft store at $SCRIBE_HOME (a temporary folder, see conftest.py)."""
-    from scribe.store import open_store
-
-    scribe_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(migrated_db, scribe_home / "scribe.db")
-    s = open_store()
-    yield s
-    s.close()
-
-
 def run_saving(folder: Path, out: Path, store, **kw) -> b.BatchReport:
     return run(folder, out, sink=b.StoreSink(b.FilesystemSink(out), store), **kw)
 
@@ -764,7 +742,7 @@ def store_ids(store) -> list[int]:
     return sorted(d.id for d in list_drafts(store))
 
 
-def test_save_stores_each_new_draft_once_and_the_report_has_its_id(tmp_path, migrated_db, scribe_home):
+def test_save_stores_each_new_draft_once_and_the_report_has_its_id(tmp_path, migrated, scribe_home):
     from scribe.schema import Note
     from scribe.store import get_record, open_store
 

@@ -18,7 +18,7 @@ from scribe import cli as main_cli
 from scribe.export import export_note, fhir_bundle, note_html, note_markdown, validate_fhir
 from scribe.pipeline import note_from_file
 from scribe.schema import Note, SessionMeta
-from scribe.store import ExportError, add_addendum, add_user, create_draft, get_record, open_store, sign_note, users
+from scribe.store import ExportError, add_addendum, add_user, create_draft, get_record, sign_note, users
 from scribe.store.cli import add_parsers
 from scribe.store.models import AuditRow
 
@@ -47,22 +47,11 @@ def fast_scrypt(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_P", 1)
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory) -> Path:
-    """One migrated database, copied for each test (migrating takes about half a second)."""
-    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
 @pytest.fixture
-def store(scribe_home, migrated):
-    scribe_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(migrated, scribe_home / "scribe.db")
-    s = open_store()
-    add_user(s, "jdoe", name="Jane Doe", credentials="PT,DPT", passphrase=PASSPHRASE)
-    yield s
-    s.close()
+def store(store):
+    """The shared empty store (conftest.py) with the signing user."""
+    add_user(store, "jdoe", name="Jane Doe", credentials="PT,DPT", passphrase=PASSPHRASE)
+    return store
 
 
 @pytest.fixture

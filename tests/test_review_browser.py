@@ -24,7 +24,7 @@ from scribe.errors import UsageError
 from scribe.pipeline import build_note, load_text_transcript
 from scribe.review import create_app, serve
 from scribe.schema import Note, Segment, SessionMeta, Transcript, Word
-from scribe.store import add_user, create_draft, get_record, open_store, users, verify
+from scribe.store import add_user, create_draft, get_record, users, verify
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "transcripts"
 POSTURE = SAMPLES / "105_ot_stroke_posture_mirror_no_params_sitting_better.txt"
@@ -75,22 +75,11 @@ def fast_scrypt(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_P", 1)
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory) -> Path:
-    """One migrated database, copied for each test (migrating takes about half a second)."""
-    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
 @pytest.fixture
-def store(scribe_home, migrated):
-    scribe_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(migrated, scribe_home / "scribe.db")
-    s = open_store()
-    add_user(s, "jdoe", name="Jane Doe", credentials="PT,DPT", passphrase=PASSPHRASE)
-    yield s
-    s.close()
+def store(store):
+    """The shared empty store (conftest.py) with the signing user."""
+    add_user(store, "jdoe", name="Jane Doe", credentials="PT,DPT", passphrase=PASSPHRASE)
+    return store
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -52,22 +51,11 @@ def fast_scrypt(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_P", 1)
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory) -> Path:
-    """One migrated database, copied for each test (migrating takes about half a second)."""
-    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
 @pytest.fixture
-def store(scribe_home, migrated):
-    scribe_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(migrated, scribe_home / "scribe.db")
-    s = open_store()
-    add_user(s, "jdoe", name="Jane Doe", credentials="PT, DPT", passphrase=PASSPHRASE)
-    yield s
-    s.close()
+def store(store):
+    """The shared empty store (conftest.py) with the signing user."""
+    add_user(store, "jdoe", name="Jane Doe", credentials="PT, DPT", passphrase=PASSPHRASE)
+    return store
 
 
 @pytest.fixture

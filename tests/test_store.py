@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import shutil
 import sqlite3
 from datetime import date
 from functools import cache
@@ -56,21 +55,6 @@ def fast_scrypt(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_P", 1)
 
 
-@pytest.fixture(scope="session")
-def migrated(tmp_path_factory) -> Path:
-    """One migrated database, copied for each test (migrating takes about half a second)."""
-    path = tmp_path_factory.mktemp("migrated") / "scribe.db"
-    open_store(f"sqlite:///{path}").close()
-    return path
-
-
-@pytest.fixture
-def store(scribe_home, migrated):
-    scribe_home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(migrated, scribe_home / "scribe.db")
-    s = open_store()
-    yield s
-    s.close()
 
 
 @pytest.fixture

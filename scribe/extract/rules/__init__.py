@@ -76,6 +76,14 @@ TECHNIQUE_CATEGORIES = frozenset({
     "functional_electrical_stimulation", "robotic_assisted"})
 
 
+
+def _check_categories(names: set[str]) -> None:
+    """Rule files may only name the technique categories of DOMAIN.md."""
+    unknown = sorted(names - TECHNIQUE_CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown technique categories: {', '.join(unknown)}")
+
+
 class IntentRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_: list[str] = Field(alias="from")
@@ -96,10 +104,7 @@ class IntentRules(BaseModel):
 
     @model_validator(mode="after")
     def _known_categories(self) -> "IntentRules":
-        named = {c for r in self.rules for c in [*r.from_, r.to]} | set(self.headings.values())
-        unknown = sorted(named - TECHNIQUE_CATEGORIES)
-        if unknown:
-            raise ValueError(f"unknown technique categories: {', '.join(unknown)}")
+        _check_categories({c for r in self.rules for c in [*r.from_, r.to]} | set(self.headings.values()))
         return self
 
 
@@ -111,8 +116,7 @@ class UnnamedGroup(BaseModel):
     @field_validator("category")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v not in TECHNIQUE_CATEGORIES:
-            raise ValueError(f"unknown technique category {v!r}")
+        _check_categories({v})
         return v
 
 
