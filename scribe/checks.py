@@ -309,8 +309,8 @@ def missing_objective_measure(ctx: Context) -> list[Finding]:
 
 
 def missing_functional_improvement(ctx: Context) -> list[Finding]:
-    """Neither a functional goal nor a reported functional change."""
-    if ctx.facts.goals or ctx.facts.functional_changes:
+    """Neither a functional goal, a reported functional change nor a function the deficit limits."""
+    if ctx.facts.goals or ctx.facts.functional_changes or ctx.facts.functional_limitations:
         return []
     return [ctx.finding("missing_functional_improvement", "default")]
 

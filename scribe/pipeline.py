@@ -176,6 +176,7 @@ def extraction_summary(note: Note) -> dict[str, Any]:
         "cues": sorted({m.id for m in f.cues}),
         "goals": [s.text for s in f.goals],
         "functional_changes": [s.text for s in f.functional_changes],
+        "functional_limitations": [s.text for s in f.functional_limitations],
         "findings": [
             {"rule": x.rule, "severity": x.severity.value, "message": x.message, "fix": x.fix}
             for x in note.findings

@@ -99,6 +99,7 @@ def build_context(note: Note) -> dict[str, Any]:
             "absent": [_mention(m, capital=False) for m in f.negated_findings],
         },
         "functional_changes": [_statement(s) for s in f.functional_changes],
+        "functional_limitations": [_statement(s) for s in f.functional_limitations],
         "goals": [_statement(s) for s in f.goals],
         "plan": {
             "statements": [_statement(s) for s in f.plan],
@@ -505,6 +506,7 @@ def _evidence_index(ctx: dict) -> list[dict]:
             add(f"{label}: {m['display']}", m["evidence"])
     for label, items in (("Response", ctx["response"]["statements"]),
                          ("Functional change", ctx["functional_changes"]),
+                         ("Functional limitation", ctx["functional_limitations"]),
                          ("Goal", ctx["goals"]), ("Plan", ctx["plan"]["statements"])):
         for s in items:
             add(label, s["evidence"])

@@ -220,6 +220,8 @@ class SessionFacts(Model):
     negated_findings: list[Mention] = []
     goals: list[Statement] = []
     functional_changes: list[Statement] = []
+    # "impaired R UE motor control limiting UB dressing": what the deficit keeps the patient from
+    functional_limitations: list[Statement] = []
     responses: list[Statement] = []
     plan: list[Statement] = []
     strength_work: list[Mention] = []

@@ -461,3 +461,129 @@ def test_drills_and_not_drills_in_many_voices(text, categories):
                                          ("97-530, 12 minutes.", "97530")])
 def test_codes_as_whisper_writes_them(text, code):
     assert list(extract(text).timed_minutes()) == [code]
+
+
+@pytest.mark.parametrize(
+    "spoken, written",
+    [
+        ("three one-minute bouts sitting", "3 1-minute bouts sitting"),
+        ("thirty-second holds times three", "30-second holds times 3"),
+        ("a twenty-five-minute session", "a 25-minute session"),
+        ("one-inch foam cubes", "one-inch foam cubes"),  # a size, not a dose: left alone
+    ],
+)
+def test_numbers_hyphenated_onto_a_time_unit(spoken, written):
+    assert normalize(spoken).text == written
+
+
+@pytest.mark.parametrize(
+    "text, sets, reps, duration",
+    [
+        ("VOR times one, horizontal, three one-minute bouts sitting.", 3, None, 60.0),
+        ("Wii Fit ski slalom on the Wii balance board, four runs of about ninety seconds.", 4, None, 90.0),
+        ("Wilbarger brushing with joint compressions, ten compressions at each joint.", None, 10, None),
+        ("Tandem stance, three times thirty seconds, correction, three times twenty seconds.", 3, None, 20.0),
+        ("Perturbations in SLS on floor, therapist taps at hips/shoulders, 3 x 30 sec.", 3, None, 30.0),
+        ("Gaze stab x1 pitch plane 3 x 60 sec, seated.", 3, None, 60.0),
+    ],
+)
+def test_doses_in_more_voices(text, sets, reps, duration):
+    (t,) = extract(text).techniques
+    assert (t.sets, t.reps, t.duration_seconds) == (sets, reps, duration)
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        # a drill done on a device is the device's work (LABELLING.md rule 2)
+        ("Weight shifting on the Biodex balance system with visual feedback, four trials of forty-five seconds.", ["biofeedback"]),
+        # reaching outside the base of support is balance work, even with "each hand"
+        ("Standing in the parallel bars reaching for cones placed outside her base of support, 2 x 8 each hand.", ["balance_training"]),
+        ("Gait training in the parallel bars with bilateral AFOs, two trials of twenty feet.", []),
+        ("Ten meter walk in the bars 0.21 meters per second.", []),
+        ("Today was perturbation work. Lean and release, ten trials.", ["perturbation_training"]),
+        ("Then the obstacle course, crawling through the tunnel and stepping over the pool noodles, four rounds.",
+         ["balance_training"]),
+        ("Lateral wt shifts in front of mirror, 2 x 10 each direction.", ["balance_training"]),
+        ("Tandem walk w/ horiz head turns in hallway, 4 passes.", ["vestibular_training"]),
+        ("today we did v o r times one horizontal, three sets of sixty seconds.", ["vestibular_training"]),
+        ("Mom's going to keep up the sensory diet before school.", []),
+        ("Weight shifting side to side, and then tandem stance, three times twenty seconds.",
+         ["balance_training", "balance_training"]),
+        ("We started on the trampoline, jumping with two feet together, three sets of ten jumps.", ["motor_control"]),
+    ],
+)
+def test_drills_and_not_drills_in_more_voices(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+@pytest.mark.parametrize(
+    "text, statuses",
+    [
+        ("Last visit: habituation pivots 2 x 10 ea direction, sx 4/10.", ["historical"]),
+        ("For context, on the first two visits we did tandem stance at the counter, three by twenty seconds.", ["historical"]),
+        ("He declined the backward pull drill today, his low back's sore.", ["not_performed"]),
+        ("P: Progress to SLS next visit.", ["planned"]),
+        ("P: Progress to hop stabilization next wk.", ["planned"]),
+    ],
+)
+def test_status_in_more_voices(text, statuses):
+    assert [t.status.value for t in extract(text).techniques] == statuses
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("BBS 36/56 today (29/56 at eval 10/09).", [("berg_balance_scale", 36, "current"), ("berg_balance_scale", 29, "prior")]),
+        ("BBS 44/56 today (38/56 at IE 02/12).", [("berg_balance_scale", 44, "current"), ("berg_balance_scale", 38, "prior")]),
+        ("Berg 41/56 per PT eval 3 days ago.", [("berg_balance_scale", 41, "prior")]),
+        ("um D G I was nineteen today, it was fifteen at eval, goal is twenty two.",
+         [("dynamic_gait_index", 19, "current"), ("dynamic_gait_index", 15, "prior"), ("dynamic_gait_index", 22, "goal")]),
+        ("tinetti was nineteen out of twenty eight today, i think it was sixteen when we opened the case.",
+         [("tinetti_poma", 19, "current"), ("tinetti_poma", 16, "prior")]),
+        ("SLS: R 6 sec, L 4 sec (prev R 3 sec, L 2 sec).",
+         [("single_leg_stance", 6, "current"), ("single_leg_stance", 4, "current"),
+          ("single_leg_stance", 3, "prior"), ("single_leg_stance", 2, "prior")]),
+        ("Burg forty one out of fifty six today.", [("berg_balance_scale", 41, "current")]),
+    ],
+)
+def test_measures_in_more_voices(text, expected):
+    assert [(m.measure, m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("His big things are still gross motor coordination and his balance.", ["balance", "coordination"]),
+        ("Poor postural control sitting at circle time per teacher report.", ["posture"]),
+        ("A: Impaired dynamic standing balance and R LE proprioception limit safe bathing.", ["balance", "proprioception"]),
+        ("She's still really hypersensitive along the scar.", ["sensory"]),
+    ],
+)
+def test_impairments_in_more_words(text, expected):
+    assert sorted({m.id for m in extract(text).impairments}) == expected
+
+
+def test_a_deficit_limiting_a_function_links_the_work_to_function():
+    facts = extract("A: Impaired R UE motor control and coordination limiting UB dressing and grooming.")
+    assert [s.text for s in facts.functional_limitations] == [
+        "A: Impaired R UE motor control and coordination limiting UB dressing and grooming."]
+    assert not facts.goals and not facts.functional_changes
+
+
+def test_a_goal_list_goes_on_past_a_semicolon():
+    facts = extract("Goals: FGA 25/30; walk on uneven trail w/o LOB; grocery shopping indep.")
+    assert len(facts.goals) == 2
+    assert extract("Goals: BBS 45/56; amb to dining room w/ RW mod I.").assist_levels == []
+
+
+def test_what_a_cue_asked_for_or_a_deficit_names_is_not_strength_work():
+    assert extract("Lokomat 25 minutes, verbal cues for active hip flexion during swing.").strength_work == []
+    assert extract("Impairments are LE motor control, especially hip flexion and ankle dorsiflexion.").strength_work == []
+
+
+def test_the_codes_time_said_first_is_not_added_to_an_activitys_time():
+    facts = extract("Minutes first: neuro re-ed thirty-four minutes, therapeutic exercise twelve, sorry, fourteen. "
+                    "Therapeutic exercise was the upper body ergometer ten minutes and triceps press two by twelve.")
+    assert facts.timed_minutes() == {"97112": 34, "97110": 14}
+    assert extract("Neuro re-ed 28 minutes, self care was fifteen.").timed_minutes() == {"97112": 28, "97535": 15}

@@ -35,6 +35,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "117_peds_cp_telehealth_dad_pos_only_did_well": "half kneeling labelled balance work (LABELLING.md now says postural retraining)",
     "z20_neuropathy_vague_terse": "'balance activities ..., a few rounds on the foam and some stepping at the parallel bars' (no doses) is labelled two drills; the rules keep the heading as one",
     "w13_tka_under8": "cone taps in single leg stance labelled balance work here and coordination work in x19 and the older dev labels",
+    "k05_snf_maintenance_no_program": "'static standing in front of the mirror working on upright posture, chin tucks and scapular retraction' is labelled one postural drill; the rules read the standing as balance work",
+    "p13_peds_concussion_bike_in_neuro_reed": "'dual task walking counting backwards by sevens stepping over cones' is labelled one drill; the rules read two",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 
@@ -66,7 +68,8 @@ def test_time_and_units(name, predicted):
     assert got["untimed_minutes"] == exp["untimed_minutes"]
     assert got["total_timed_minutes"] == exp["total_timed_minutes"]
     assert got["total_treatment_minutes"] == exp["total_treatment_minutes"]
-    assert {k: v for k, v in got["units"].items() if v} == exp["units"]
+    # a code that earns no unit may be labelled with 0 or left out (samples/LABELLING.md)
+    assert {k: v for k, v in got["units"].items() if v} == {k: v for k, v in exp["units"].items() if v}
     assert got["telehealth"] == exp["telehealth"]
 
 

@@ -48,7 +48,7 @@ NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|h
 # payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
 COVERAGE_CONFIRMED = re.compile(
     r"\b(?:coverage|benefits?|covered|authori[sz]ation|eligibility)\b.{0,60}?\b(?:confirmed|verified|checked|approved)\b"
-    r"|\b(?:confirmed|verified|checked)\b.{0,40}?\b(?:coverage|benefits?|covers|eligibility)\b", re.I)
+    r"|\b(?:confirmed|verified|checked)\b.{0,80}?\b(?:coverage|benefits?|covers|covered|eligibility)\b", re.I)
 # the impairment a drill's name stands for when it names a deficit ("impaired single leg
 # balance"): a word in the name first, else the drill's category
 DEFICIT_WORDS = (("sensation", "sensory"), ("feeling", "sensory"), ("trunk control", "motor_control"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
@@ -84,7 +84,8 @@ DEVICE_CATEGORIES = frozenset({"virtual_reality", "biofeedback", "functional_ele
 STATIC_HOLD = re.compile(r"\b(?:stance|stand|standing|romberg|tandem|hold|holds|kneel|kneeling|plank|static)\b", re.I)
 MOVING = re.compile(r"\b(?:walk|walking|gait|step|steps|stepping|march|marching|taps?|reach|reaches|reaching|shifts?|shifting|hops?|toss|catch)", re.I)
 STATIC_HOLD_MIN_SECONDS = 15  # fewer is a count of repetitions ("tandem stance 3 x 10" stays 10 reps)
-DEFICIT_SENTENCE = re.compile(r"\s*(?:[-*]\s*)?(?:(?:her|his|the|main|primary)\s+)*(?:deficits?|impairments?|problems?)\b(?!\s+(?:improv|resolv))", re.I)
+DEFICIT_SENTENCE = re.compile(r"\s*(?:[-*]\s*)?(?:so\s+|and\s+|um,?\s+)*(?:(?:her|his|their|the|main|primary|biggest|key)\s+)*"
+                              r"(?:deficits?|impairments?|problems?|(?:big\s+|main\s+|biggest\s+)?(?:issues?|concerns?)|(?:big|main|biggest)\s+things?)\b(?!\s+(?:improv|resolv))", re.I)
 PRIOR_BEFORE_NAME = re.compile(r"\b(?:admission|admit|initial|eval(?:uation)?|baseline|last|previous|prior|ie|soc)\b(?:\s+[a-z-]+){0,2}\s*$", re.I)
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
@@ -94,7 +95,7 @@ GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re
 # "impaired proprioception + balance": more deficits joined to the first
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
                     "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
-IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
+IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?(?:(?:le|ue|lower extremity|upper extremity|ankle|knee|hip|trunk|hand)\s+)?(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
 # a drill named and taken back at once
 RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
@@ -104,7 +105,7 @@ SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatm
                             r"|(?<=[,;] )(?:the\s+)?(?:session|visit)\s+(?:was\s+|lasted\s+)?(\d{1,3})\s*minutes?\b", re.I)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
-    r"\b(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
+    r"\b(?:(?:main|biggest|big|primary|major|key)\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?|concerns?|(?:(?<=big )|(?<=main ))things?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
     r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
 PROBLEM_LIST_BEFORE = re.compile(
     r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?"
@@ -156,6 +157,8 @@ def extract(transcript: Transcript | str) -> SessionFacts:
 _CORRECTION_KIND = [
     # "SLS 3 x 10s ea (correction: 3 x 15s ea)"
     ("x_dose", re.compile(r"\b(\d+\s*(?:[x×]|by)\s*\d+(?:\.\d+)?(?:\s*(?:seconds?|secs?|s|minutes?|mins?|reps?)\b)?)", re.I)),
+    # "three times thirty seconds, correction, three times twenty seconds"
+    ("times_dose", re.compile(r"\b(\d+\s*times\s*\d+(?:\.\d+)?(?:\s*(?:seconds?|secs?|minutes?|mins?))?)", re.I)),
     ("sets_reps", re.compile(r"\b(\d+\s*(?:sets?|rounds?)\s*(?:of|x)\s*\d+(?:\.\d+)?(?:\s*(?:reps?|repetitions?|seconds?|secs?|minutes?))?)", re.I)),
     ("minutes", re.compile(r"\b(\d+)\s*(?:minutes?|mins?)\b", re.I)),
     ("sets", re.compile(r"\b(\d+)\s*(?:sets?|rounds?)\b", re.I)),
@@ -274,7 +277,7 @@ class Extractor:
         facts.vague_phrases = self._group(doc, "vague", ev)
         facts.maintenance_phrases = self._group(doc, "maintenance", ev)
         facts.skilled_maintenance = bool(doc.spans.get("skilled_maintenance"))
-        facts.goals, facts.functional_changes, facts.responses, facts.plan = self._statements(doc, ev)
+        facts.goals, facts.functional_changes, facts.functional_limitations, facts.responses, facts.plan = self._statements(doc, ev)
         facts.audio_gaps = list(transcript.gaps)
         # full stops and line ends only: a typed line "NMR 97112 24 min: ...; mini squats" is one sentence
         facts.sentence_starts = [0] + [m.end() for m in SENTENCE_END.finditer(transcript.text)]
@@ -290,9 +293,13 @@ class Extractor:
 
     def _as_drill(self, doc: Doc, ent: Span) -> Span:
         """'SLS at counter B 3 x 10 sec': a measure's name with a dose after it is the drill."""
-        if ent.text.lower() in self.drill_measures and DOSED.match(text_of(doc), ent.end_char):
+        if ent.text.lower() in self.drill_measures and (
+                DOSED.match(text_of(doc), ent.end_char)
+                # "Progress to SLS next visit": the stance as a drill to add
+                or re.search(r"\b(?:progress(?:ing)?\s+to|add(?:ing)?|introduce|start(?:ing)?)\s+(?:the\s+)?$",
+                             text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I)):
             span = Span(doc, ent.start, ent.end, label="TECHNIQUE", span_id="balance_training")
-            span._.status = "performed"
+            span._.status = ent._.status or "performed"
             return span
         return ent
 
@@ -324,6 +331,8 @@ class Extractor:
         local = next((c for c in clause if ent.text.lower() in c), "")
         if _has_any(local, self.phrases.test_names):
             return True  # "mCTSIB cond 4 (EC foam) 12 s"
+        if _has_any(local, self.phrases.home_program_cues) and not DRILL_DOSE.search(local):
+            return True  # "Mom's going to keep up the sensory diet before school"
         return self._under_other_code(doc, ent)
 
     def _under_other_code(self, doc: Doc, ent: Span) -> bool:
@@ -339,7 +348,9 @@ class Extractor:
         return len(lead.split()) <= 2 and bool(re.match(
             r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
             r"(?:(?:in|on|at|through|down|around|outside)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?"  # "Gait training in the hallway, big steps"
-            r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I))
+            r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I)
+            # "Gait training in the parallel bars": where the other code's work was done
+            or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None)
 
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
         """The measure a drill's name stands for when a score follows it: 'Single leg
@@ -447,6 +458,13 @@ class Extractor:
                 if e.id_ == "perturbation_training" and spans and anchor is spans[-1] and anchor.id_ != e.id_:
                     spans.pop()  # "quadruped on physioball w/ perturbations": the perturbations are the drill
                     spans.append(e)
+                elif e.id_ in DEVICE_CATEGORIES and spans and anchor is spans[-1] and anchor.id_ not in DEVICE_CATEGORIES \
+                        and re.search(r"\bon\s+(?:the\s+|a\s+|an\s+)?$", head, re.I):
+                    # "weight shifting on the Biodex balance system": a drill done on a
+                    # device is the device's work (LABELLING.md, rule 2)
+                    relabelled = Span(doc, anchor.start, anchor.end, label="TECHNIQUE", span_id=e.id_)
+                    relabelled._.status = anchor._.status
+                    spans[-1] = relabelled
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in ents_of(doc):
@@ -468,7 +486,11 @@ class Extractor:
             strength_next = strength_next or any(  # "mini squats on foam for quad strength"
                 o.end_char <= e.start_char and re.fullmatch(r"\s*(?:on|standing on)\s+(?:the\s+|a\s+)?", text_of(doc)[o.end_char:e.start_char], re.I)
                 for o in doc.spans.get("strength", []))
-            if category and (strength_next or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
+            tested = any(  # "Ten meter walk in the bars 0.21 m/s": where a test was done
+                o.label_ == "MEASURE" and self._as_drill(doc, o).label_ == "MEASURE" and o.end_char <= e.start_char and re.fullmatch(
+                    r"\s*(?:test\s+)?(?:was\s+)?(?:(?:in|on|with|using|at)\s+(?:the\s+|a\s+)?)?", text_of(doc)[o.end_char:e.start_char], re.I)
+                for o in ents_of(doc)) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
+            if category and (strength_next or tested or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
             surface = any(t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start
@@ -540,9 +562,21 @@ class Extractor:
                 out.append(heading)
                 skip.add(i + 1)
                 continue
+            if re.search(r"\b(?:obstacle course|course|circuit)$", s.text, re.I) and re.match(r"\s*[,:-]", gap) \
+                    and not re.search(r"[;\d]|\bthen\b", gap, re.I):
+                # "the obstacle course, crawling through the tunnel and stepping over the
+                # noodles, four rounds": the drills named after it make up the course
+                out.append(s)
+                j = i + 1
+                while j < len(spans) and sent_of(spans[j]).start == sent_of(s).start \
+                        and not re.search(r"[;\d]|\bthen\b", text[s.end_char:spans[j].start_char], re.I):
+                    skip.add(j)
+                    j += 1
+                continue
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
             if nxt.id_ == s.id_ and "," in gap and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
-                    and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap):
+                    and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap) \
+                    and not re.match(r"\s*(?:and|then|next|also|after that)\b", gap.rsplit(",", 1)[-1], re.I):  # ", and then tandem stance": a new drill
                 continue
             out.append(s)
         return out
@@ -717,6 +751,8 @@ class Extractor:
         for e in ents_of(doc):
             if e.label_ not in ("EQUIPMENT", "ASSIST", "CUE"):
                 continue
+            if RETRACTED.match(text_of(doc)[e.end_char:sent_of(e).end_char]):
+                continue  # "on the therapy ball, no, scratch that, on the mat"
             owner = self._attach(spans, e.start_char, e.end_char, doc)
             if owner is None:
                 continue
@@ -837,9 +873,9 @@ class Extractor:
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
             timepoint = _timepoint(before, after, self.phrases)
-            if k > 0 and re.fullmatch(r"\s*[,;]\s*(?:and\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
+            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
                 timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
-            if k > 0 and re.fullmatch(r"\s*(?:and|,|or|&|/)\s*", before) and out and timepoint is Timepoint.current \
+            if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
             if goal_sentence and timepoint is Timepoint.current:
@@ -873,6 +909,7 @@ class Extractor:
         total_spans = [(s.start_char, s.end_char) for s in doc.spans.get("total_time", [])]
         total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
         out: list[tuple[int, int, CodeMinutes]] = []  # (start, end) in the normalized text
+        activities: set[int] = set()  # minutes said of an activity named after the code
         for m in MINUTES.finditer(text):
             if any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
@@ -882,15 +919,22 @@ class Extractor:
             if code is None:
                 continue
             c_start, c_end, c = code
-            if c_end <= m.start() and any(x[2].code == c for x in out) and re.search(
+            activity = c_end <= m.start() and re.search(
                 r":\s*\w|\b(?!(?:was|were|for|at|about|of|approximately|another|an|additional|extra)\b)[a-z]{3,}\b",
                 text[c_end:m.start()], re.I,
-            ):
+            )
+            if activity and any(x[2].code == c for x in out):
                 continue  # "Therapeutic exercise: recumbent bike 8 minutes": an activity's time, the code's is known
             used.append((m.start(), m.end()))
             s, e = min(c_start, m.start()), max(c_end, m.end())
             out.append((s, e, CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True), evidence=ev(s, e))))
-        out += self._bare_minutes(doc, codes, ev, used, total_spans)
+            if activity:
+                activities.add(id(out[-1]))
+        bare = self._bare_minutes(doc, codes, ev, used, total_spans)
+        # "therapeutic exercise twelve, sorry, fourteen ... Therapeutic exercise was the upper
+        # body ergometer ten minutes": the code's time was said first, bare
+        out = [x for x in out if id(x) not in activities or not any(b[2].code == x[2].code and b[0] < x[0] for b in bare)]
+        out += bare
         out += self._sentence_pairs(doc, codes, out, ev, used)
         minutes = self._restated(doc, out)
         billed: list[BilledUnits] = []
@@ -1095,8 +1139,8 @@ class Extractor:
         for e in ents_of(doc):
             if e.label_ != label:
                 continue
-            if skip_goals and GOAL_LINE.match(sent_of(e).text):
-                continue  # "Goal: indep stairs": a target, not how the patient did today
+            if skip_goals and (GOAL_LINE.match(sent_of(e).text) or GOAL_LINE.match(_full_sentence_before(text_of(doc), e.start_char))):
+                continue  # "Goal: indep stairs", "Goals: BBS 45/56; amb w/ RW mod I": a target, not today
             negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
             if drop_negated and negated:
                 continue
@@ -1166,7 +1210,11 @@ class Extractor:
     def _group(self, doc: Doc, group: str, ev) -> list[Mention]:
         spans = list(doc.spans.get(group, []))
         if group == "strength":  # "Goal is riding his bike": a goal, not strength work done today
-            spans = [s for s in spans if not GOAL_LINE.match(sent_of(s).text)]
+            spans = [s for s in spans if not GOAL_LINE.match(sent_of(s).text)
+                     # "verbal cues for active hip flexion during swing": what a cue asked for
+                     and not CUE_TARGET.search(text_of(doc)[sent_of(s).start_char:s.start_char])
+                     # "Impairments are LE motor control, especially hip flexion": a deficit
+                     and not DEFICIT_SENTENCE.match(sent_of(s).text)]
         if group == "vague":  # "fine motor", "Okay, this is for ...": not vague wording
             text = text_of(doc).lower()
             spans = [s for s in spans if not any(
@@ -1183,22 +1231,31 @@ class Extractor:
             return any(sent.start <= s.start and s.end <= sent.end
                        and not any(d.start <= s.start < d.end for d in drills) for s in doc.spans.get(group, []))
 
-        goals, changes, responses, plan = [], [], [], []
+        goals, changes, limitations, responses, plan = [], [], [], [], []
         for sent in sentences(doc):
             st = Statement(text=sent.text.strip(), evidence=ev(sent.start_char, sent.end_char))
             if not st.text:
                 continue
             functional = has("functional", sent)
-            goal = functional and has("goal_cues", sent)
+            # "Goals: FGA 25/30; walk on uneven trail w/o LOB": a goal list goes on past a semicolon
+            goal = functional and (has("goal_cues", sent) or bool(GOAL_LINE.match(_full_sentence_before(text_of(doc), sent.start_char))))
             if goal:
                 goals.append(st)
             elif functional and has("change_cues", sent):
                 changes.append(st)
+            elif functional and has("limitation_cues", sent):
+                limitations.append(st)
             if has("response_cues", sent):
                 responses.append(st)
             if has("plan_cues", sent) and not goal:  # a goal is shown once, under Goals
                 plan.append(st)
-        return goals, changes, responses, plan
+        return goals, changes, limitations, responses, plan
+
+
+def _full_sentence_before(text: str, at: int) -> str:
+    """From the start of the sentence or line holding `at` (semicolons do not end it)."""
+    start = max([text.rfind("\n", 0, at), *(m.end() - 1 for m in re.finditer(r"[.!?](?=\s)", text[:at]))]) + 1
+    return text[start:at].lstrip()
 
 
 def _merge(a: Technique, b: Technique) -> Technique:
@@ -1242,10 +1299,15 @@ def _score_values(window: str):
     for m in SCORE.finditer(window):
         if re.search(r"\b(?:wk|wks|week|day|visit|session|trial|#)\s*$", window[max(0, m.start() - 8):m.start()], re.I):
             continue  # "(85 m wk 1)": the week, not a score
+        if re.search(r"\b\d+\s*(?:x|×|by)\s*$", window[max(0, m.start() - 8):m.start()], re.I):
+            continue  # "SLS on floor, taps at hips, 3 x 30 sec": the dose of a drill
         if m.group(1) is not None:
             value, maximum, unit = float(m.group(1)), float(m.group(2)), None
             if re.match(r"\s*[a-z]", window[m.end():m.end() + 3], re.I) and maximum == value and value < 5:
                 continue  # "2/2 weakness" is "secondary to", not a score
+            if "/" in m.group() and 1 <= value <= 12 and 1 <= maximum <= 31 and (
+                    maximum < value or re.match(r"0\d", m.group(1)) or re.match(r"0\d", m.group(2))):
+                continue  # "(29/56 at eval 10/09)", "at IE 02/12": a month and day, not a score
         else:
             value, maximum = float(m.group(3)), None
             unit = UNIT_CANON.get((m.group(4) or "").lower())

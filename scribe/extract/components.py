@@ -209,7 +209,9 @@ class ConText:
                 distance = gap[1] - gap[0]
                 if distance > scope:
                     continue
-                if any(gap[0] <= t.start and t.end <= gap[1] and not _overlaps(t, span) for t in terminators) \
+                if any(gap[0] <= t.start and t.end <= gap[1] and not _overlaps(t, span)
+                       and not (t.text == ":" and t.start == span.end)  # "Last visit: habituation ...": a heading
+                       for t in terminators) \
                         and not (direction == "backward" and span[0].lower_ in ("was", "were")):
                     continue  # a clause's own verb reaches back to its subject: "dual task, ... while ..., was held today"
                 if category == "NEGATED" and ent.label_ == "TECHNIQUE" and (distance > 2 or direction == "backward"):

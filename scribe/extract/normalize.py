@@ -23,6 +23,8 @@ from text_to_num import alpha2digit
 from ..datafiles import cpt_table, load_json
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S")
+# units that Whisper hyphenates onto a spoken number: "one-minute bouts", "thirty-second holds"
+HYPHEN_UNITS = {"second", "seconds", "sec", "minute", "minutes", "min", "hour"}
 
 DIGIT_WORDS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
@@ -213,7 +215,15 @@ def normalize(text: str) -> NormalizedText:
             replacements.append((start, tokens[j - 1][2], "0." + digits))
             i = j
             continue
-        if all(_is_number_word(w) for w in _words(tok)):
+        words = _words(tok)
+        if len(words) > 1 and words[-1] in HYPHEN_UNITS and all(_is_number_word(w) for w in words[:-1]):
+            # "three one-minute bouts", "thirty-second holds": the number before a unit
+            number = alpha2digit(" ".join(words[:-1]), "en", threshold=0)
+            if number.isdigit():
+                replacements.append((start, start + len(tok) - len(words[-1]) - 1, number))
+            i += 1
+            continue
+        if all(_is_number_word(w) for w in words):
             j = i + 1
             while j < len(tokens):
                 nxt = tokens[j][0].lower()

@@ -13,8 +13,10 @@ NUM = r"(\d+(?:\.\d+)?)"
 SEC = r"(?:seconds?|secs?|s)\b"
 MIN = r"(?:minutes?|mins?)\b"
 TIME = rf"(?:{SEC}|{MIN})"
-SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?)\b"
+ABOUT = r"(?:(?:about|around|approximately|roughly)\s+)?"
+SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?|runs)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
+COUNT_WORD = r"(?:compressions|contractions|reaches|taps|catches|throws|tosses|kicks|squeezes)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
 # words before a lone duration that make it a symptom's time course
 SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared|\bfatigued|\btired|\bstopped|\bafter)\s*(?:in\s+|at\s+)?(?:about\s+|around\s+|under\s+|less than\s+)?$", re.I)
@@ -36,7 +38,7 @@ def _seconds(value: str, unit: str) -> float:
 
 _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     # 3 sets of 10 reps with 5 second holds handled piecewise below
-    (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
+    (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{ABOUT}{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     # "4 x 20 ft": four lengths of a distance, not 20 reps
     (re.compile(rf"\b{NUM}\s*(?:x|×|by|{SETS_WORD}\s*of)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
@@ -53,6 +55,8 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*times\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month|visit|session)|\s*/\s*(?:day|week|wk))", re.I), ("sets",)),
     (re.compile(r"\b(twice|thrice)\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month)|\s*(?:daily|weekly))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}", re.I), ("reps",)),
+    # "ten compressions at each joint", "15 catches": counted movements are repetitions
+    (re.compile(rf"\b{NUM}\s*{COUNT_WORD}", re.I), ("reps",)),
     (re.compile(rf"(?:\bx|×|\btimes)\s*{NUM}\b(?!\s*(?:{TIME}|/|%))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})", re.I), ("duration",)),
 ]

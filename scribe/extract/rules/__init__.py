@@ -47,6 +47,7 @@ class Phrases(BaseModel):
     functional: list[str]
     goal_cues: list[str]
     change_cues: list[str]
+    limitation_cues: list[str]  # "deficit limiting UB dressing": a function the deficit limits
     response_cues: list[str]
     plan_cues: list[str]
     correction: list[str]
@@ -66,6 +67,7 @@ class Phrases(BaseModel):
     not_a_drill_before: list[str]  # "stepping instead of hopping": the drill was not done
     test_names: list[str]  # "mCTSIB cond 4 (EC foam) 12 s": a test, not a drill
     vague_not: list[str]  # "fine motor", "Okay, ...": the vague word in a phrase that is not vague
+    home_program_cues: list[str]  # "Mom's going to keep up the sensory diet before school": homework
     home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
 
 
