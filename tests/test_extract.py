@@ -587,3 +587,101 @@ def test_the_codes_time_said_first_is_not_added_to_an_activitys_time():
                     "Therapeutic exercise was the upper body ergometer ten minutes and triceps press two by twelve.")
     assert facts.timed_minutes() == {"97112": 34, "97110": 14}
     assert extract("Neuro re-ed 28 minutes, self care was fifteen.").timed_minutes() == {"97112": 28, "97535": 15}
+
+
+@pytest.mark.parametrize(
+    "text, minutes, untimed",
+    [
+        ("HP to R wrist/hand x 8 min (97010) prior to tx. Neuro re-ed (97112) 25 min.", {"97112": 25}, {"97010": 8}),
+        ("Paraffin (97018) 10 min, R hand. Neuro re-ed (97112) 24 min.", {"97112": 24}, {"97018": 10}),
+        ("billing ninety seven five thirty three sensory integrative for twenty five minutes and neuro re-ed twenty minutes.",
+         {"97533": 25, "97112": 20}, {}),
+    ],
+)
+def test_more_codes_and_untimed_modalities(text, minutes, untimed):
+    facts = extract(text)
+    assert facts.timed_minutes() == minutes
+    assert {m.code: m.minutes for m in facts.minutes if not m.timed} == untimed
+
+
+def test_units_said_as_counts_of_codes():
+    facts = extract("neuro re-ed thirty two minutes, therapeutic activities twenty two minutes, "
+                    "so that's four units, three of neuro re-ed and one of ther activities.")
+    assert {b.code: b.units for b in facts.billed_units if b.code} == {"97112": 3, "97530": 1}
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        ("EMG biofeedback on the right quad for quad sets with terminal knee extension, three sets of ten.", ["biofeedback"]),
+        ("Ther ex (97110) 12 min: seated marching 2x15 and LAQ 2x10 for quad strength.", []),
+        ("Sensory re-ed R hand: texture discrimination + object ID in rice bin, 2 x 5 min.", ["sensory_integration"]),
+        ("NMES with the stim unit on the wrist extensors 15 minutes ten seconds on ten off with active assisted grasp and release.",
+         ["functional_electrical_stimulation"]),
+        ("Single leg stance on the rocker board four by thirty seconds while I tapped the board and pushed at his shoulders.",
+         ["perturbation_training"]),
+        ("backward walking four passes and then for coordination alternating toe taps onto a shoebox three by ten.",
+         ["balance_training", "motor_control"]),
+        ("Standing on one foot tossing and catching a beanbag two sets of ten each foot.", ["motor_control"]),
+        ("SEBT reaches 3 rounds x 8 directions, no LOB.", ["balance_training"]),
+        ("wrist JPS reproduction, vision occluded, 3x10.", ["proprioceptive_training"]),
+        ("Step taps, 3 x 10, verbal cue big steps.", ["balance_training"]),
+    ],
+)
+def test_drills_in_still_more_voices(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+@pytest.mark.parametrize(
+    "text, statuses",
+    [
+        ("Saccades were done at her last two visits and are in her home program.", ["historical"]),
+        ("On Monday we did seated weight shifts and she's past that now.", ["historical"]),
+        ("We tried brushing but he refused it today so we skipped it.", ["not_performed"]),
+        # the drill done today, to be progressed next visit, is one entry
+        ("VOR x1 horiz 3 x 45 sec. P: progress VOR x1 to busy background.", ["performed"]),
+        ("VOR x1 horiz 3 x 45 sec. Plan: standing VOR x1 on foam next session.", ["performed", "planned"]),
+    ],
+)
+def test_status_in_still_more_voices(text, statuses):
+    assert [t.status.value for t in extract(text).techniques] == statuses
+
+
+@pytest.mark.parametrize(
+    "text, sets, reps, duration",
+    [
+        ("semi tandem stance eyes open then eyes closed three by thirty seconds, then ankle joint repositioning with his eyes "
+         "closed, matching target angles, contact guard for eyes closed, standby for the rest, tactile cues at the hips.", 3, None, 30.0),
+        ("VOR by one horizontal then vertical holding a business card at arm's length, symptoms went from two to four out of "
+         "ten and settled in under a minute, three sets of sixty seconds each direction.", 3, None, 60.0),
+    ],
+)
+def test_a_variation_after_then_is_the_same_drill(text, sets, reps, duration):
+    t = extract(text).techniques[0]
+    assert (t.sets, t.reps, t.duration_seconds) == (sets, reps, duration)
+
+
+def test_the_visits_time_is_no_dose():
+    (t,) = extract("P: cont POC. Add tandem walking next visit.\nTimed 48 min. Total tx time 50 min.").techniques
+    assert t.duration_seconds is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("TUG thirteen point eight seconds today, sixteen point oh at eval.",
+         [("timed_up_and_go", 13.8, "current"), ("timed_up_and_go", 16.0, "prior")]),
+        ("Tinetti 17/28 (was 15/28 on 5/2).", [("tinetti_poma", 17, "current"), ("tinetti_poma", 15, "prior")]),
+        ("Berg 32/56 (28/56 on 3/2).", [("berg_balance_scale", 32, "current"), ("berg_balance_scale", 28, "prior")]),
+        ("ABC scale seventy two percent today, fifty eight percent at her eval.",
+         [("abc_scale", 72, "current"), ("abc_scale", 58, "prior")]),
+    ],
+)
+def test_earlier_values_in_more_voices(text, expected):
+    assert [(m.measure, m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+def test_strength_words_of_another_codes_work_are_not_97112_intent():
+    facts = extract("neuro re-ed thirty two minutes, therapeutic activities twenty two minutes for climbing the ladder "
+                    "and getting on and off the bike.")
+    assert facts.strength_work == []

@@ -37,6 +37,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "w13_tka_under8": "cone taps in single leg stance labelled balance work here and coordination work in x19 and the older dev labels",
     "k05_snf_maintenance_no_program": "'static standing in front of the mirror working on upright posture, chin tucks and scapular retraction' is labelled one postural drill; the rules read the standing as balance work",
     "p13_peds_concussion_bike_in_neuro_reed": "'dual task walking counting backwards by sevens stepping over cones' is labelled one drill; the rules read two",
+    "o05_snf_falls_maintenance_typed": "'feet together EO/EC 3x30 sec, CGA, VC for upright posture' is labelled balance work; in 75 and 160 a cue's aim ('TC at pelvis for motor control', 'verbal cues to sit tall') is labelled the purpose, so the rules read posture work",
+    "o10_outpt_pd_big_squats_in_nmr": "'large amplitude one eighty degree turns' is labelled balance work (turning); the rules read the LSVT BIG amplitude as motor control",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 

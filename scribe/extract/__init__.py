@@ -71,7 +71,7 @@ AGO = re.compile(r"\s*(?:(?:points?|pts|seconds?|secs?|percent|m/s)\b)?\s*,?\s*(
 UNNAMED_LEAD = re.compile(r"[\s.-]*(?:(?:and|then|next|also|after that|so|um|uh|we|we're|we've|she|he|they|did|had|was|were|worked on|work on|doing|the patient|pt|patient)\s+)*", re.I)
 UNNAMED_MAX_CHARS = 90  # the longest description kept as an unnamed drill's name
 SENTENCE_END = re.compile(r"[.!?](?=\s)\s*|\n\s*")
-SIDE_WORDS = re.compile(r"(?<=\s)(?:r|l|rt|lt|right|left|b|bil|bilat|bilateral|both)\s+", re.I)
+SIDE_WORDS = re.compile(r"(?<=\s)(?:r|l|rt|lt|right|left|b|bil|bilat|bilateral|both|le|ue|rle|lle|rue|lue)\s+", re.I)
 PARENTHETICAL = re.compile(r"\([^()\n]{0,80}\)")
 # an unnamed drill's first list item that names it ("Bimanual play: holding the container ...")
 HEAD_NOUN = re.compile(r"\b(?:play|game|games|activity|activities|drill|drills|task|tasks|practice|work|course)\s*$", re.I)
@@ -89,13 +89,14 @@ DEFICIT_SENTENCE = re.compile(r"\s*(?:[-*]\s*)?(?:so\s+|and\s+|um,?\s+)*(?:(?:he
 PRIOR_BEFORE_NAME = re.compile(r"\b(?:admission|admit|initial|eval(?:uation)?|baseline|last|previous|prior|ie|soc)\b(?:\s+[a-z-]+){0,2}\s*$", re.I)
 BILLING_WORDS = re.compile(r"\bbill(?:ed|ing)?\b|\bunits?\b|\bcharg(?:e|ed|ing)\b", re.I)
 BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|mins|minutes?)\b)", re.I)
-BILLED_BEFORE = re.compile(r"\b(\d)\s+$")
+# "two neuro re-ed", "three of neuro re-ed", "one of ther activities" ("one of" stays a word)
+BILLED_BEFORE = re.compile(r"\b(\d|one)\s+(?:of\s+)?$", re.I)
 # a sentence that states a goal ("Goal: indep stairs", "The goal is independent transfers")
 GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
 # "impaired proprioception + balance": more deficits joined to the first
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
                     "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
-IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?(?:(?:le|ue|lower extremity|upper extremity|ankle|knee|hip|trunk|hand)\s+)?(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
+IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?(?:(?:le|ue|lower extremity|upper extremity|ankle|knee|hip|trunk|hand)\s+)?(?:(?:fm|fine motor|gross motor|gm)\s+)?(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
 # a drill named and taken back at once
 RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
@@ -108,9 +109,9 @@ PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:(?:main|biggest|big|primary|major|key)\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?|concerns?|(?:(?<=big )|(?<=main ))things?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
     r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
 PROBLEM_LIST_BEFORE = re.compile(
-    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|primary\s+|major\s+|key\s+)?"
+    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
     r"(?:deficits?|issues?|problems?|impairments?|limitations?)\b", re.I)
-IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing)\b", re.I)
+IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing|sensory modulation)\b", re.I)
 # "standing balance and left LE motor control impaired", "posture and standing balance are the focus"
 DEFICIT_LIST = re.compile(
     r"(?P<items>[^.;,]{3,100}?)\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
@@ -243,7 +244,8 @@ class Extractor:
         self.equipment_words = [
             (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.id)
             for p in patterns
-            if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and len(p.pattern) > 4
+            # short words ("step", "bars") also name drills ("step taps"); "foam" is only a surface
+            if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and (len(p.pattern) > 4 or p.pattern == "foam")
         ]
 
     # -- evidence -----------------------------------------------------------------------
@@ -289,6 +291,11 @@ class Extractor:
         and figures already read as code minutes, total time or scores."""
         out = [(e.start_char, e.end_char) for e in ents_of(doc) if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
+        text = text_of(doc)
+        for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
+            m = MINUTES.match(text, t.end_char) or re.compile(r"[^.;\d]{0,12}?" + MINUTES.pattern, re.I).match(text, t.end_char)
+            if m:
+                out.append((t.end_char, m.end()))  # "Timed 48 min. Total tx time 50 min.": the visit's time, no dose
         return out + used
 
     def _as_drill(self, doc: Doc, ent: Span) -> Span:
@@ -310,7 +317,7 @@ class Extractor:
         text = text_of(doc)
         sent = sent_of(ent)
         head = text[sent.start_char:ent.start_char]
-        if CUE_TARGET.search(head) or re.search(r"\bcu(?:es?|eing|ed)\s*[:,]?\s*[\"\u201c']\s*$", head, re.I):
+        if CUE_TARGET.search(head) or re.search(r"\b(?:cu(?:es?|eing|ed)|vcs?)\s*[:,]?\s*[\"\u201c']?\s*$", head, re.I):
             return True  # "verbal cues throughout for an upright trunk"; verbal cue "big steps"
         if ent.text.lower() in ("visual feedback", "mirror feedback", "auditory feedback") and re.match(r"\s+from\b", text[ent.end_char:]):
             return True  # "three by ten, visual feedback from the mirror and verbal cues": a cue
@@ -346,7 +353,7 @@ class Extractor:
         lead = text_of(doc)[sent.start_char:first.start_char]
         after = text_of(doc)[first.end_char:ent.start_char]
         return len(lead.split()) <= 2 and bool(re.match(
-            r"\s*(?:\d{5}\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
+            r"\s*(?:\(?\s*\d{5}\s*\)?\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
             r"(?:(?:in|on|at|through|down|around|outside)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?"  # "Gait training in the hallway, big steps"
             r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I)
             # "Gait training in the parallel bars": where the other code's work was done
@@ -450,7 +457,10 @@ class Extractor:
                 or (spans and re.search(r"\b(?:with|w/)\s+(?:an?\s+|the\s+)?[a-z]+\s+[a-z]+\s+$", text_of(doc)[spans[-1].end_char:e.start_char], re.I)
                     and not re.search(r"[,;]|\d|\b(?:then|and)\b", text_of(doc)[spans[-1].end_char:e.start_char], re.I)) \
                 or re.search(r"\b(?:with|w/)\s+(?:[a-z']+\s+){0,2}(?:giving|applying|providing|adding|doing)\s+(?:the\s+|some\s+)?$", head, re.I) \
-                or (spans and spans[-1].id_ == e.id_ and re.search(r"\bto\s+(?:the\s+)?$", head, re.I))
+                or (spans and spans[-1].id_ == e.id_ and re.search(r"\bto\s+(?:the\s+)?$", head, re.I)) \
+                or (spans and spans[-1].id_ in DEVICE_CATEGORIES and e.id_ not in DEVICE_CATEGORIES
+                    and re.search(r"\b(?:with|w/|paired with|timed with)\s+(?:active(?:ly)?[\s-]+)?(?:assisted\s+)?$", head, re.I))
+                # "NMES ... ten seconds on ten off with active assisted grasp and release": the device's work
             # FES given during another drill ("Lokomat ... with FES to both tibialis anterior")
             # is a second modality, not the place of the first
             where = e.id_ != "functional_electrical_stimulation"
@@ -598,7 +608,7 @@ class Extractor:
                 continue
             if prev is not None and prev.id_ == s.id_ and sent_of(prev).start == sent_of(s).start \
                     and (prev._.status or "performed") == (s._.status or "performed") \
-                    and re.fullmatch(r"\s+(?:and|&)\s+", text[prev.end_char:s.start_char]) \
+                    and re.fullmatch(r"\s*(?:\s(?:and|&)\s|\+)\s*", text[prev.end_char:s.start_char]) \
                     and DRILL_DOSE.search(text[s.end_char:sent_of(s).end_char]):
                 joined = Span(doc, prev.start, s.end, label="TECHNIQUE", span_id=s.id_)
                 joined._.status = prev._.status
@@ -613,9 +623,10 @@ class Extractor:
         earlier = [o.end_char for o in spans if o.end_char <= span.start_char and sent_of(o).start == sent_of(span).start]
         end = min([sent_of(span).end_char, *later])
         clause = SIDE_WORDS.sub("", text_of(doc)[span.start_char:end].lower())  # "for R knee proprio"
+        clause = re.split(r"\bthen\b", clause)[0]  # "four passes and then for coordination, toe taps": the next drill's
         lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
         lead = re.split(r"[;:]|\d", lead)[-1]  # back to the previous dose or list item only
-        drill = SIDE_WORDS.sub("", (lead + text_of(doc)[span.start_char:end]).lower())
+        drill = SIDE_WORDS.sub("", (lead + re.split(r"\bthen\b", text_of(doc)[span.start_char:end], flags=re.I)[0]).lower())
         if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
             return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
         for rule in self.intent.rules:
@@ -655,8 +666,11 @@ class Extractor:
                 return nxt[0]
         before = [s for s in same_sent if s.end_char <= start]
         other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
-        if before and re.search(r"\b(?:during|while)\b", text_of(doc)[before[-1].end_char:start], re.I):
-            other = []  # "NMES to the tibialis anterior during sit to stands and step-ups, ten minutes"
+        if before and (re.search(r"\b(?:during|while)\b", text_of(doc)[before[-1].end_char:start], re.I) or (
+                before[-1].id_ in DEVICE_CATEGORIES and re.search(r"\b(?:for|with)\b", text_of(doc)[before[-1].end_char:start], re.I))):
+            # "NMES to the tibialis anterior during sit to stands and step-ups, ten minutes";
+            # "EMG biofeedback on the right quad for quad sets, three sets of ten": the device's dose
+            other = []
         if other and (not before or other[-1].start_char > before[-1].end_char) and not re.search(
             r"[.;]|\bthen\b", text_of(doc)[other[-1].end_char:start]
         ):
@@ -801,7 +815,13 @@ class Extractor:
                 merged[key] = _merge(merged[key], tech)
             else:
                 merged[key] = tech
-        return _merge_back_references(list(merged.values()))
+        techniques = list(merged.values())
+        # "VOR x1 horiz 3 x 45 sec ... P: progress VOR x1 to busy background": the drill done
+        # today, to be progressed; one entry
+        done = {(t.category, t.name.lower()) for t in techniques if t.status is Status.performed}
+        techniques = [t for t in techniques if not (
+            t.status is Status.planned and not t.has_parameters and not t.equipment and (t.category, t.name.lower()) in done)]
+        return _merge_back_references(techniques)
 
     # -- measures -----------------------------------------------------------------------
     def _measures(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Measure]:
@@ -873,7 +893,7 @@ class Extractor:
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
             timepoint = _timepoint(before, after, self.phrases)
-            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
+            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
                 timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
             if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
@@ -1050,11 +1070,11 @@ class Extractor:
                 if not sent.start_char <= c_start < sent.end_char or any(s < c_end and c_start < e for s, e in used):
                     continue
                 after = BILLED_AFTER.match(text_of(doc), c_end)
-                before = BILLED_BEFORE.search(text_of(doc)[max(sent.start_char, c_start - 6):c_start])
+                before = BILLED_BEFORE.search(text_of(doc)[max(sent.start_char, c_start - 8):c_start])
                 if after and not any(s < after.end() and after.start() < e for s, e in used):
                     n, s, e = int(after.group(1)), c_start, after.end()
                 elif before:
-                    n, s, e = int(before.group(1)), c_start - len(before.group()), c_end
+                    n, s, e = 1 if before.group(1).lower() == "one" else int(before.group(1)), c_start - len(before.group()), c_end
                 else:
                     continue
                 used.append((s, e))
@@ -1068,7 +1088,7 @@ class Extractor:
             between = text[end:c[0]]
             if "\n" in between:
                 continue  # "97112 x 25'\nTE x 14'": the next line is another entry
-            if re.fullmatch(r"\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
+            if re.fullmatch(r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
                 return c
         # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
         before = [c for c in codes if c[1] <= start and len(PARENTHETICAL.sub("", text[c[1]:start])) <= CODE_GAP_BEFORE_CHARS]
@@ -1214,13 +1234,22 @@ class Extractor:
                      # "verbal cues for active hip flexion during swing": what a cue asked for
                      and not CUE_TARGET.search(text_of(doc)[sent_of(s).start_char:s.start_char])
                      # "Impairments are LE motor control, especially hip flexion": a deficit
-                     and not DEFICIT_SENTENCE.match(sent_of(s).text)]
+                     and not DEFICIT_SENTENCE.match(sent_of(s).text)
+                     # "therapeutic activities 22 minutes for ... getting on and off the bike": that code's work
+                     and not self._other_codes_work(doc, s)]
         if group == "vague":  # "fine motor", "Okay, this is for ...": not vague wording
             text = text_of(doc).lower()
             spans = [s for s in spans if not any(
                 text.startswith(n, s.start_char) and len(n) > len(s.text) for n in self.phrases.vague_not
             ) and not (s.text.lower() in ("ok", "okay") and s.start == sent_of(s).start)]
         return [Mention(id=group, text=s.text, evidence=ev(s.start_char, s.end_char)) for s in spans]
+
+    def _other_codes_work(self, doc: Doc, span: Span) -> bool:
+        """Whether the code named last before `span` in its sentence is one other than
+        97112 and 97110 (work described under it is that code's, not 97112's)."""
+        sent = sent_of(span)
+        before = [c for c in self._code_mentions(doc) if sent.start_char <= c[0] and c[1] <= span.start_char]
+        return bool(before) and before[-1][2] not in ("97112", "97110") and self.timed.get(before[-1][2], True)
 
     def _statements(self, doc: Doc, ev):
         drills = [e for e in ents_of(doc) if e.label_ in ("TECHNIQUE", "CPT", "MEASURE")]
@@ -1369,6 +1398,8 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     # "38 at evaluation", "35 (IE)": the cue right after the number
     if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
         return Timepoint.prior
+    if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
+        return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date
     if AGO.match(after_head):
         return Timepoint.prior  # "it was 9 seconds 2 weeks ago" (numbers are digits by now)
     near = before[-20:]

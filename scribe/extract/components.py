@@ -101,6 +101,8 @@ class PhraseGroups:
 # standing on the Airex ... and then stepping across ... and we held off on ..."): its
 # clauses are split where a new action starts, so sentence-level rules see clauses
 LONG_SENTENCE_TOKENS = 40
+# "eyes open then eyes closed": a variation of the same drill, not a new clause
+SAME_DRILL_AFTER_THEN = {"eyes", "ec", "eo", "with", "without", "w/", "w/o", "vertical", "horizontal", "vert", "horiz", "left", "right", "backward", "backwards"}
 CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he")}
 
 
@@ -118,6 +120,9 @@ def split_clauses(doc: Doc) -> Doc:
         for i in range(begin + 3, end - 3):
             words = tuple(t.lower_ for t in doc[i:i + 2])
             if words in CLAUSE_OPENERS or words[:1] in CLAUSE_OPENERS:
+                nxt = doc[i + len(words) if words in CLAUSE_OPENERS else i + 1]
+                if nxt.lower_ in SAME_DRILL_AFTER_THEN:
+                    continue  # "semi tandem eyes open then eyes closed three by thirty": one drill
                 if not doc[i - 1].is_punct or doc[i - 1].text == ",":
                     doc[i].is_sent_start = True
     return doc

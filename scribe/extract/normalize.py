@@ -250,7 +250,8 @@ def normalize(text: str) -> NormalizedText:
             if hundreds:
                 replacements.append((run_start, run_end, hundreds))
             elif not keep:
-                digits = alpha2digit(run, "en", threshold=0)
+                # "sixteen point oh": text2num knows "zero", not the spoken "oh"
+                digits = alpha2digit(re.sub(r"(?<=point )oh\b", "zero", run, flags=re.I), "en", threshold=0)
                 if digits != run:
                     replacements.append((run_start, run_end, digits))
             i = j
