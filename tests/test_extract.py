@@ -685,3 +685,30 @@ def test_strength_words_of_another_codes_work_are_not_97112_intent():
     facts = extract("neuro re-ed thirty two minutes, therapeutic activities twenty two minutes for climbing the ladder "
                     "and getting on and off the bike.")
     assert facts.strength_work == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("We're working on dynamic balance and right-sided coordination, both still impaired.", ["balance", "coordination"]),
+        ("Posture is still a problem, and your balance is the big worry for walking to the bathroom at night.",
+         ["balance", "posture"]),
+        ("Decreased plantar sensation bilaterally, monofilament absent at six of ten sites on each foot.", ["sensory"]),
+    ],
+)
+def test_impairments_in_still_more_words(text, expected):
+    assert sorted({m.id for m in extract(text).impairments}) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "His wife says he's sitting better at the dinner table.",
+        "Goal is to go home with supervision only and return to college part time in the spring.",
+        "Plan is to continue same program to maintain current level of function and reduce falls.",
+        "She needs to manage the twelve stairs to her bedroom.",
+    ],
+)
+def test_function_linked_in_more_words(text):
+    facts = extract(text)
+    assert facts.goals or facts.functional_changes or facts.functional_limitations

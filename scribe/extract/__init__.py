@@ -109,12 +109,12 @@ PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:(?:main|biggest|big|primary|major|key)\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?|concerns?|(?:(?<=big )|(?<=main ))things?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
     r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
 PROBLEM_LIST_BEFORE = re.compile(
-    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
-    r"(?:deficits?|issues?|problems?|impairments?|limitations?)\b", re.I)
+    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their|your|a)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
+    r"(?:deficits?|issues?|problems?|impairments?|limitations?|worry|worries|concerns?)\b", re.I)
 IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing|sensory modulation)\b", re.I)
 # "standing balance and left LE motor control impaired", "posture and standing balance are the focus"
 DEFICIT_LIST = re.compile(
-    r"(?P<items>[^.;,]{3,100}?)\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
+    r"(?P<items>[^.;,]{3,100}?)\s*,?\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
     r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:(?:[x×]|by)(?=\s*\d)|(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b)", re.I)

@@ -219,6 +219,9 @@ class ConText:
                        for t in terminators) \
                         and not (direction == "backward" and span[0].lower_ in ("was", "were")):
                     continue  # a clause's own verb reaches back to its subject: "dual task, ... while ..., was held today"
+                if category == "NEGATED" and ent.end <= span.start and distance > 2 and \
+                        any(t.is_punct for t in doc[ent.end:span.start]):
+                    continue  # "decreased plantar sensation bilaterally, monofilament absent": said of the next noun
                 if category == "NEGATED" and ent.label_ == "TECHNIQUE" and (distance > 2 or direction == "backward"):
                     continue  # "no" negates the drill right after it, not the whole clause; "habituation, resolved" is a symptom
                 found.append((distance, span, category))
