@@ -712,3 +712,48 @@ def test_impairments_in_still_more_words(text, expected):
 def test_function_linked_in_more_words(text):
     facts = extract(text)
     assert facts.goals or facts.functional_changes or facts.functional_limitations
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("BBS 22/56 (adm 12/56).", [("berg_balance_scale", 22, "current"), ("berg_balance_scale", 12, "prior")]),
+        ("NMR 15': SLS on BOSU. SLS R 12 s, L 30 s.",
+         [("single_leg_stance", 12, "current"), ("single_leg_stance", 30, "current")]),
+    ],
+)
+def test_measures_beside_typed_cues(text, expected):
+    assert [(m.measure, m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        ("NMR 15': SLS on BOSU. BAPS board circles for proprioception, 2x20 CW/CCW.",
+         ["balance_training", "proprioceptive_training"]),
+        ("Perturbations to R SLS on foam pad (therapist pushes at trunk), 3 x 30 sec.", ["perturbation_training"]),
+        ("then standing with head turns, feet together, on her kitchen floor, three by thirty seconds.", ["vestibular_training"]),
+        ("she nearly went down reaching into the dryer last week.", []),
+        ("then twelve minutes of therapeutic exercise, seated marching and long arc quads, two sets of fifteen.", []),
+    ],
+)
+def test_drills_from_typed_and_spoken_notes(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+def test_counting_by_threes_is_no_duration():
+    (t,) = extract("Next visit add obstacle course w/ dual task (counting backward by 3s).").techniques
+    assert t.duration_seconds is None
+
+
+def test_typed_arrows_and_homophones():
+    facts = extract("Impairments: \u2193 proprioception R ankle, \u2193 SLS balance R. Verbal and tactile queues at the hip.")
+    assert sorted({m.id for m in facts.impairments}) == ["balance", "proprioception"]
+    assert sorted({m.id for m in facts.cues}) == ["tactile", "verbal"]
+    facts = extract("she's having trouble with balance and knee position sense.")
+    assert sorted({m.id for m in facts.impairments}) == ["balance", "proprioception"]
+
+
+def test_an_assist_level_in_a_goal_clause_is_not_todays():
+    facts = extract("She buttoned four of six buttons today, goal is dressing herself independently by discharge.")
+    assert facts.assist_levels == []

@@ -52,7 +52,7 @@ COVERAGE_CONFIRMED = re.compile(
 # the impairment a drill's name stands for when it names a deficit ("impaired single leg
 # balance"): a word in the name first, else the drill's category
 DEFICIT_WORDS = (("sensation", "sensory"), ("feeling", "sensory"), ("trunk control", "motor_control"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
-                 ("proprio", "proprioception"), ("sensory", "sensory"), ("motor control", "motor_control"),
+                 ("proprio", "proprioception"), ("position sense", "proprioception"), ("sensory", "sensory"), ("motor control", "motor_control"),
                  ("balance", "balance"), ("stance", "balance"))
 DEFICIT_OF_CATEGORY = {
     "balance_training": "balance", "proprioceptive_training": "proprioception",
@@ -95,8 +95,9 @@ BILLED_BEFORE = re.compile(r"\b(\d|one)\s+(?:of\s+)?$", re.I)
 GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
 # "impaired proprioception + balance": more deficits joined to the first
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
-                    "posture": "posture", "sensation": "sensory", "motor control": "motor_control"}
-IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?(?:(?:le|ue|lower extremity|upper extremity|ankle|knee|hip|trunk|hand)\s+)?(?:(?:fm|fine motor|gross motor|gm)\s+)?(balance|coordination|proprioception|posture|sensation|motor control)\b", re.I)
+                    "posture": "posture", "sensation": "sensory", "motor control": "motor_control",
+                    "position sense": "proprioception"}
+IMPAIRMENT_LIST = re.compile(r"\s*(?:\+|&|/|,|and)\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?(?:(?:le|ue|lower extremity|upper extremity|ankle|knee|hip|trunk|hand)\s+)?(?:(?:fm|fine motor|gross motor|gm)\s+)?(balance|coordination|proprioception|posture|sensation|motor control|position sense)\b", re.I)
 # a drill named and taken back at once
 RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|sorry|wait|i mean|scratch that|strike that)\b|(?:\s+\w+){0,3}\s*,\s*(?:scratch that|strike that)\b", re.I)
 # words that say a drill was done in this sentence
@@ -111,7 +112,7 @@ PROBLEM_LIST_AFTER = re.compile(
 PROBLEM_LIST_BEFORE = re.compile(
     r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their|your|a)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
     r"(?:deficits?|issues?|problems?|impairments?|limitations?|worry|worries|concerns?)\b", re.I)
-IMPAIRMENT_NOUNS = re.compile(r"\b(?:balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing|sensory modulation)\b", re.I)
+IMPAIRMENT_NOUNS = re.compile(r"\b(?:position sense|balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing|sensory modulation)\b", re.I)
 # "standing balance and left LE motor control impaired", "posture and standing balance are the focus"
 DEFICIT_LIST = re.compile(
     r"(?P<items>[^.;,]{3,100}?)\s*,?\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
@@ -304,11 +305,19 @@ class Extractor:
                 DOSED.match(text_of(doc), ent.end_char)
                 # "Progress to SLS next visit": the stance as a drill to add
                 or re.search(r"\b(?:progress(?:ing)?\s+to|add(?:ing)?|introduce|start(?:ing)?)\s+(?:the\s+)?$",
-                             text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I)):
+                             text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I)
+                # "SLS on BOSU.": a stance on a surface is the drill, not the test
+                or self._on_equipment(doc, ent)):
             span = Span(doc, ent.start, ent.end, label="TECHNIQUE", span_id="balance_training")
             span._.status = ent._.status or "performed"
             return span
         return ent
+
+    def _on_equipment(self, doc: Doc, ent: Span) -> bool:
+        on = re.match(r"\s+(?:on|in)\s+(?:the\s+|a\s+)?", text_of(doc)[ent.end_char:ent.end_char + 12], re.I)
+        if re.search(r"\b(?:to|in|during|into)\s+(?:(?:r|l|rt|lt|right|left)\s+)?$", text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I):
+            return False  # "Perturbations to R SLS on foam pad": the stance is where another drill was done
+        return bool(on) and any(o.label_ == "EQUIPMENT" and o.start_char == ent.end_char + on.end() for o in ents_of(doc))
 
     def _not_todays_drill(self, doc: Doc, ent: Span) -> bool:
         """Words of a drill that name no drill done today in 97112 time: what a cue asked
@@ -352,6 +361,8 @@ class Extractor:
         first = codes[0]
         lead = text_of(doc)[sent.start_char:first.start_char]
         after = text_of(doc)[first.end_char:ent.start_char]
+        # "then twelve minutes of therapeutic exercise, seated marching ...": the time first
+        lead = re.sub(r"^\s*(?:and\s+|then\s+)*\d+\s*(?:minutes?|mins?)\s+(?:of\s+)?", "", lead, flags=re.I)
         return len(lead.split()) <= 2 and bool(re.match(
             r"\s*(?:\(?\s*\d{5}\s*\)?\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
             r"(?:(?:in|on|at|through|down|around|outside)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?"  # "Gait training in the hallway, big steps"
@@ -1159,7 +1170,8 @@ class Extractor:
         for e in ents_of(doc):
             if e.label_ != label:
                 continue
-            if skip_goals and (GOAL_LINE.match(sent_of(e).text) or GOAL_LINE.match(_full_sentence_before(text_of(doc), e.start_char))):
+            if skip_goals and (GOAL_LINE.match(sent_of(e).text) or GOAL_LINE.match(_full_sentence_before(text_of(doc), e.start_char))
+                               or re.search(r"\bgoals?\s+(?:is|are|:)", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)):
                 continue  # "Goal: indep stairs", "Goals: BBS 45/56; amb w/ RW mod I": a target, not today
             negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
             if drop_negated and negated:
@@ -1169,7 +1181,7 @@ class Extractor:
             out.append(Mention(id=e.id_, text=e.text, negated=negated, evidence=ev(e.start_char, e.end_char)))
             if label == "IMPAIRMENT":  # "impaired proprioception + balance": the deficit word reaches the list
                 more = IMPAIRMENT_LIST.match(text_of(doc), e.end_char)
-                if more and _has_any(e.text.lower(), self.phrases.impairment_modifiers + ["impaired", "decreased", "poor", "reduced"]):
+                if more and _has_any(e.text.lower(), self.phrases.impairment_modifiers + ["impaired", "decreased", "poor", "reduced", "trouble", "difficulty"]):
                     word = more.group(1).lower()
                     s = e.end_char + more.start(1)
                     out.append(Mention(id=IMPAIRMENT_WORDS[word], text=more.group(1), evidence=ev(s, s + len(word))))
@@ -1396,7 +1408,9 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     if _has_any(before[-25:], ph.measure_goal):
         return Timepoint.goal
     # "38 at evaluation", "35 (IE)": the cue right after the number
-    if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]):
+    inner = re.match(r"\s*\(\s*[a-z][a-z .-]{0,20}?\s*\d+(?:\.\d+)?(?:\s*/\s*(\d+))?", after_head, re.I)
+    next_values_cue = inner is not None and (inner.group(1) is None or int(inner.group(1)) > 31)  # "22/56 (adm 12/56)", not a date
+    if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]) and not next_values_cue:
         return Timepoint.prior
     if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
         return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date

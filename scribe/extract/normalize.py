@@ -264,6 +264,9 @@ def normalize(text: str) -> NormalizedText:
         code = "".join(m.groups())
         if code in known and not any(s < m.end() and m.start() < e for s, e, _ in replacements):
             replacements.append((m.start(), m.end(), code))
+    for m in re.finditer(r"[\u2193\u2191]\s?", text):  # typed "↓ proprioception R ankle"
+        if not any(s < m.end() and m.start() < e for s, e, _ in replacements):
+            replacements.append((m.start(), m.end(), "decreased " if m.group()[0] == "\u2193" else "increased "))
     for m in WRITTEN_HALF.finditer(text):  # "18 and a half seconds"
         if not any(s < m.end() and m.start() < e for s, e, _ in replacements):
             replacements.append((m.start(), m.end(), m.group(1) + ".5"))
