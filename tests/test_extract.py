@@ -757,3 +757,48 @@ def test_typed_arrows_and_homophones():
 def test_an_assist_level_in_a_goal_clause_is_not_todays():
     facts = extract("She buttoned four of six buttons today, goal is dressing herself independently by discharge.")
     assert facts.assist_levels == []
+
+
+@pytest.mark.parametrize(
+    "text, categories",
+    [
+        ("- Dual-task standing balance: semi-tandem while naming animals, 3 x 30 sec", ["balance_training"]),
+        ("So first she did tall kneeling on the mat catching a ball for upright trunk control, three bouts of one minute.",
+         ["postural_retraining"]),
+        ("Then perturbations in sitting, two rounds of one minute, pushes in all directions.", ["perturbation_training"]),
+        ("- SLS on BOSU w/ manual perturbations 3 x 30 sec", ["perturbation_training"]),
+        ("NMR 25 min: tandem stance on foam, SLS at counter, lateral weight shifts.",
+         ["balance_training", "balance_training", "balance_training"]),
+        ("She is still avoiding reaching up to the top kitchen shelf for plates.", []),
+        ("then the obstacle course in the gym, crawl through the tunnel, step over the hurdles, 4 rounds.", ["balance_training"]),
+    ],
+)
+def test_drills_in_long_and_listed_dictations(text, categories):
+    assert sorted(t.category for t in extract(text).techniques) == categories
+
+
+@pytest.mark.parametrize(
+    "text, statuses",
+    [
+        ("We usually do marching at the counter too but I skipped it today because his knee was sore.", ["not_performed"]),
+        ("Standing BAPS board circles for proprioception d/c'd 2 wks ago (goals met).", ["historical"]),
+        ("She refused the textured foot path today.", ["not_performed"]),
+    ],
+)
+def test_status_in_long_dictations(text, statuses):
+    assert [t.status.value for t in extract(text).techniques] == statuses
+
+
+def test_a_codes_own_total_and_a_stance_measured_without_support():
+    facts = extract("So neuromuscular re-education thirty eight minutes total today. "
+                    "Without support, single leg stance on the right today was six seconds, left eleven seconds.")
+    assert facts.timed_minutes() == {"97112": 38}
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(6, "current"), (11, "current")]
+    assert extract("Therapeutic activities and neuro re-ed, 45 minutes total.").timed_minutes() == {}
+    assert [(m.value, m.timepoint.value) for m in extract("SLS R EO 18 sec today (9 sec at 8 wk re-eval).").measures] == [
+        (18, "current"), (9, "prior")]
+
+
+def test_a_playground_bridge_is_no_strength_work():
+    assert extract("She made it across the platform bridge without holding mom's hand.").strength_work == []
+    assert extract("Bridges 2x10 and clamshells.").strength_work != []

@@ -39,6 +39,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "p13_peds_concussion_bike_in_neuro_reed": "'dual task walking counting backwards by sevens stepping over cones' is labelled one drill; the rules read two",
     "o05_snf_falls_maintenance_typed": "'feet together EO/EC 3x30 sec, CGA, VC for upright posture' is labelled balance work; in 75 and 160 a cue's aim ('TC at pelvis for motor control', 'verbal cues to sit tall') is labelled the purpose, so the rules read posture work",
     "o10_outpt_pd_big_squats_in_nmr": "'large amplitude one eighty degree turns' is labelled balance work (turning); the rules read the LSVT BIG amplitude as motor control",
+    "g02_parkinsons_typed_turns": "'P: Progress turning drills' is labelled the progression of today's 180 deg turns; the rules read a planned drill",
+    "g05_ms_telehealth_complete": "'she reached to sticky notes on the wall outside her base of support' names no drill the rules know ('reached' without a drill name)",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 

@@ -314,6 +314,8 @@ class Extractor:
         return ent
 
     def _on_equipment(self, doc: Doc, ent: Span) -> bool:
+        if re.match(r"\s+(?:at|on)\s+(?:the\s+)?(?:kitchen\s+)?(?:counter|countertop|sink|wall|rail|mat)\b", text_of(doc)[ent.end_char:ent.end_char + 30], re.I):
+            return True  # "SLS at counter"
         on = re.match(r"\s+(?:on|in)\s+(?:the\s+|a\s+)?", text_of(doc)[ent.end_char:ent.end_char + 12], re.I)
         if re.search(r"\b(?:to|in|during|into)\s+(?:(?:r|l|rt|lt|right|left)\s+)?$", text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I):
             return False  # "Perturbations to R SLS on foam pad": the stance is where another drill was done
@@ -441,6 +443,9 @@ class Extractor:
                 merged = Span(doc, prev.start, e.end, label="TECHNIQUE", span_id=prev.id_)
                 merged._.status = prev._.status if prev._.status != "performed" else e._.status
                 spans.append(merged)
+                if re.match(r"\s*(?:training|activities|drills|exercises|work|program)?\s*:", text_of(doc)[merged.end_char:merged.end_char + 14], re.I) \
+                        and any(o.start > merged.end and sent_of(o).start == sent_of(merged).start for o in raw):
+                    heading = spans.pop()  # "Dual-task standing balance: semi-tandem while naming animals"
                 continue
             if re.match(r"\s*(?:training|activities|drills|exercises|work|program)?\s*:", text_of(doc)[e.end_char:e.end_char + 14], re.I) and any(
                 o.start > e.end and sent_of(o).start == sent_of(e).start for o in raw
@@ -476,7 +481,8 @@ class Extractor:
             # is a second modality, not the place of the first
             where = e.id_ != "functional_electrical_stimulation"
             if anchor is not None and nested and where and not re.search(r"[;]|\bthen\b(?!\s+(?:in\s+)?(?:standing|sitting|kneeling|supine|prone))", text_of(doc)[anchor.end_char:e.start_char]):
-                if e.id_ == "perturbation_training" and spans and anchor is spans[-1] and anchor.id_ != e.id_:
+                if e.id_ == "perturbation_training" and spans and spans[-1].id_ != e.id_ and sent_of(spans[-1]).start == sent_of(e).start \
+                        and (anchor is spans[-1] or anchor.label_ == "EQUIPMENT"):
                     spans.pop()  # "quadruped on physioball w/ perturbations": the perturbations are the drill
                     spans.append(e)
                 elif e.id_ in DEVICE_CATEGORIES and spans and anchor is spans[-1] and anchor.id_ not in DEVICE_CATEGORIES \
@@ -583,7 +589,8 @@ class Extractor:
                 out.append(heading)
                 skip.add(i + 1)
                 continue
-            if re.search(r"\b(?:obstacle course|course|circuit)$", s.text, re.I) and re.match(r"\s*[,:-]", gap) \
+            if re.search(r"\b(?:obstacle course|course|circuit)$", s.text, re.I) \
+                    and re.match(r"\s*(?:(?:in|at|on|around)\s+(?:the\s+)?[a-z]+\s*)?[,:-]", gap, re.I) \
                     and not re.search(r"[;\d]|\bthen\b", gap, re.I):
                 # "the obstacle course, crawling through the tunnel and stepping over the
                 # noodles, four rounds": the drills named after it make up the course
@@ -595,12 +602,24 @@ class Extractor:
                     j += 1
                 continue
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
-            if nxt.id_ == s.id_ and "," in gap and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
+            if nxt.id_ == s.id_ and gap.count(",") <= 2 and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
+                    and not any(o.label_ in ("MEASURE", "TECHNIQUE") and s.end_char <= o.start_char and o.end_char <= nxt.start_char for o in ents_of(doc)) \
+                    and not (re.search(r"[a-z]", gap.split(",", 1)[0], re.I) and (self._listed(doc, nxt, spans) or any(
+                        o.end_char <= s.start_char and sent_of(o).start == sent_of(s).start and "," in text[o.end_char:s.start_char]
+                        and not DRILL_DOSE.search(text[o.end_char:s.start_char]) for o in out))) \
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap) \
                     and not re.match(r"\s*(?:and|then|next|also|after that)\b", gap.rsplit(",", 1)[-1], re.I):  # ", and then tandem stance": a new drill
                 continue
             out.append(s)
         return out
+
+    def _listed(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
+        """Whether another drill is named after `span` before any dose: 'tandem stance on
+        foam, SLS at counter, lateral weight shifts' is a list, not one drill renamed."""
+        rest = text_of(doc)[span.end_char:sent_of(span).end_char]
+        dose = DRILL_DOSE.search(rest)
+        limit = span.end_char + (dose.start() if dose else len(rest))
+        return any(o is not span and span.end_char <= o.start_char < limit for o in spans)
 
     def _joined_pairs(self, doc: Doc, spans: list[Span]) -> list[Span]:
         """Two drills of one category joined by 'and' before one dose are one drill:
@@ -613,9 +632,14 @@ class Extractor:
             between = text[prev.end_char:s.start_char] if prev is not None else ""
             same = prev is not None and sent_of(prev).start == sent_of(s).start \
                 and (prev._.status or "performed") == (s._.status or "performed")
+            if same and prev.id_ == s.id_ == "perturbation_training" and len(between) <= 60 and not re.search(r";|\bthen\b", between) \
+                    and not DRILL_DOSE.search(text[s.end_char:sent_of(s).end_char]):
+                continue  # "perturbations in sitting, two rounds of one minute, pushes in all directions"
             if same and len(between) <= 60 and not re.search(r"\d|;|\bthen\b", between) and (
                     (prev.id_ == s.id_ == "perturbation_training")  # "perturbations in standing, I gave ... pushes at the pelvis"
-                    or (re.match(r"reach", s.text, re.I) and not re.search(r"\band\b", between))):  # "tall kneeling at the bench, reaching up for stickers"
+                    or (re.match(r"reach", s.text, re.I) and not re.search(r"\band\b", between))  # "tall kneeling at the bench, reaching up for stickers"
+                    # "tall kneeling on the mat catching a ball for upright trunk control, three bouts"
+                    or (re.match(r"(?:catch|throw|toss|kick)", s.text, re.I) and not re.search(r"\band\b|,", between))):
                 continue
             if prev is not None and prev.id_ == s.id_ and sent_of(prev).start == sent_of(s).start \
                     and (prev._.status or "performed") == (s._.status or "performed") \
@@ -942,9 +966,13 @@ class Extractor:
         out: list[tuple[int, int, CodeMinutes]] = []  # (start, end) in the normalized text
         activities: set[int] = set()  # minutes said of an activity named after the code
         for m in MINUTES.finditer(text):
+            # "neuromuscular re-education thirty eight minutes total today": the code's total
+            named = any(e <= m.start() and re.fullmatch(r"[\s,:-]*(?:was|for|x)?\s*", text[e:m.start()], re.I)
+                        and not any(e2 <= b and b - e2 < 25 for _, e2, _ in codes)  # "Ther act and neuro re-ed, 45 minutes total"
+                        for b, e, _ in codes)
             if any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
-            ) or re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I):
+            ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I)):
                 continue
             code = self._code_for(m.start(), m.end(), codes, text)
             if code is None:
@@ -1248,7 +1276,10 @@ class Extractor:
                      # "Impairments are LE motor control, especially hip flexion": a deficit
                      and not DEFICIT_SENTENCE.match(sent_of(s).text)
                      # "therapeutic activities 22 minutes for ... getting on and off the bike": that code's work
-                     and not self._other_codes_work(doc, s)]
+                     and not self._other_codes_work(doc, s)
+                     # "made it across the platform bridge": a playground bridge, not bridges
+                     and not (s.text.lower() == "bridge" and re.search(r"\b(?:across|over|on|onto|platform|rope|wobbly|suspension)\s+(?:the\s+)?(?:\w+\s+)?$",
+                                                                        text_of(doc)[max(0, s.start_char - 30):s.start_char], re.I))]
         if group == "vague":  # "fine motor", "Okay, this is for ...": not vague wording
             text = text_of(doc).lower()
             spans = [s for s in spans if not any(
@@ -1412,6 +1443,8 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     next_values_cue = inner is not None and (inner.group(1) is None or int(inner.group(1)) > 31)  # "22/56 (adm 12/56)", not a date
     if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]) and not next_values_cue:
         return Timepoint.prior
+    if re.match(r"\s*(?:at|@)\s+(?:the\s+)?\d+\s*(?:wk|wks|week|weeks|mo|mos|months?)\b(?:\s+(?:re-?eval|eval|evaluation|ie|progress note|visit)|\s*$)", after_head, re.I):
+        return Timepoint.prior  # "(9 sec at 8 wk re-eval)"
     if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
         return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date
     if AGO.match(after_head):

@@ -217,7 +217,8 @@ class ConText:
                 if any(gap[0] <= t.start and t.end <= gap[1] and not _overlaps(t, span)
                        and not (t.text == ":" and t.start == span.end)  # "Last visit: habituation ...": a heading
                        for t in terminators) \
-                        and not (direction == "backward" and span[0].lower_ in ("was", "were")):
+                        and not (direction == "backward" and span[0].lower_ in ("was", "were")) \
+                        and not (direction == "backward" and any(t.lower_ in ("it", "them") for t in span)):  # "marching ... but I skipped it"
                     continue  # a clause's own verb reaches back to its subject: "dual task, ... while ..., was held today"
                 if category == "NEGATED" and ent.end <= span.start and distance > 2 and \
                         any(t.is_punct for t in doc[ent.end:span.start]):
