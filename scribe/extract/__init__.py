@@ -79,6 +79,9 @@ HEAD_NOUN = re.compile(r"\b(?:play|game|games|activity|activities|drill|drills|t
 # the dose of the drill named before it
 COUNTED = re.compile(r"\b\d+\s+$")
 # categories a device names on its own (LABELLING.md, rule 2)
+# equipment words short enough to be part of a drill's own name ("step taps", "bars") name
+# equipment inside a drill's name only when they are nothing but a surface
+SURFACE_WORDS = frozenset({"foam"})
 DEVICE_CATEGORIES = frozenset({"virtual_reality", "biofeedback", "functional_electrical_stimulation", "robotic_assisted"})
 # a static hold dosed "3 x 30" with no unit: thirty seconds, not thirty repetitions
 STATIC_HOLD = re.compile(r"\b(?:stance|stand|standing|romberg|tandem|hold|holds|kneel|kneeling|plank|static)\b", re.I)
@@ -117,6 +120,8 @@ IMPAIRMENT_NOUNS = re.compile(r"\b(?:position sense|balance|coordination|motor c
 DEFICIT_LIST = re.compile(
     r"(?P<items>[^.;,]{3,100}?)\s*,?\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
     r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
+# the minutes a total-time phrase states: "Timed 48 min", "Total tx time: 50 min"
+MINUTES_AFTER_TOTAL = re.compile(r"[^.;\d]{0,12}?" + MINUTES.pattern, re.I)
 # a dose right after a name: "SLS at counter B 3 x 10 sec"
 DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:(?:[x×]|by)(?=\s*\d)|(?:x|×|sets?|holds?|reps?|trials?|times|rounds?|bouts?)\b)", re.I)
 # a sentence that goes on about the measure named before it
@@ -245,8 +250,7 @@ class Extractor:
         self.equipment_words = [
             (re.compile(r"(?<![a-z])" + re.escape(p.pattern) + r"(?![a-z])", re.I), p.id)
             for p in patterns
-            # short words ("step", "bars") also name drills ("step taps"); "foam" is only a surface
-            if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and (len(p.pattern) > 4 or p.pattern == "foam")
+            if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and (len(p.pattern) > 4 or p.pattern in SURFACE_WORDS)
         ]
 
     # -- evidence -----------------------------------------------------------------------
@@ -292,9 +296,8 @@ class Extractor:
         and figures already read as code minutes, total time or scores."""
         out = [(e.start_char, e.end_char) for e in ents_of(doc) if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
-        text = text_of(doc)
         for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
-            m = MINUTES.match(text, t.end_char) or re.compile(r"[^.;\d]{0,12}?" + MINUTES.pattern, re.I).match(text, t.end_char)
+            m = MINUTES_AFTER_TOTAL.match(text_of(doc), t.end_char)
             if m:
                 out.append((t.end_char, m.end()))  # "Timed 48 min. Total tx time 50 min.": the visit's time, no dose
         return out + used
@@ -604,22 +607,25 @@ class Extractor:
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
             if nxt.id_ == s.id_ and gap.count(",") <= 2 and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
                     and not any(o.label_ in ("MEASURE", "TECHNIQUE") and s.end_char <= o.start_char and o.end_char <= nxt.start_char for o in ents_of(doc)) \
-                    and not (re.search(r"[a-z]", gap.split(",", 1)[0], re.I) and (self._listed(doc, nxt, spans) or any(
-                        o.end_char <= s.start_char and sent_of(o).start == sent_of(s).start and "," in text[o.end_char:s.start_char]
-                        and not DRILL_DOSE.search(text[o.end_char:s.start_char]) for o in out))) \
+                    and not (re.search(r"[a-z]", before_comma, re.I) and self._in_a_list(doc, s, nxt, spans, out)) \
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap) \
                     and not re.match(r"\s*(?:and|then|next|also|after that)\b", gap.rsplit(",", 1)[-1], re.I):  # ", and then tandem stance": a new drill
                 continue
             out.append(s)
         return out
 
-    def _listed(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
-        """Whether another drill is named after `span` before any dose: 'tandem stance on
-        foam, SLS at counter, lateral weight shifts' is a list, not one drill renamed."""
-        rest = text_of(doc)[span.end_char:sent_of(span).end_char]
+    def _in_a_list(self, doc: Doc, s: Span, nxt: Span, spans: list[Span], kept: list[Span]) -> bool:
+        """Whether s and nxt are items of a list of drills ('tandem stance on foam, SLS at
+        counter, lateral weight shifts'), not one drill named twice: another drill is named
+        after nxt before any dose, or a kept drill before s is separated from it by a comma
+        and no dose."""
+        text = text_of(doc)
+        rest = text[nxt.end_char:sent_of(nxt).end_char]
         dose = DRILL_DOSE.search(rest)
-        limit = span.end_char + (dose.start() if dose else len(rest))
-        return any(o is not span and span.end_char <= o.start_char < limit for o in spans)
+        limit = nxt.end_char + (dose.start() if dose else len(rest))
+        return any(o is not nxt and nxt.end_char <= o.start_char < limit for o in spans) or any(
+            o.end_char <= s.start_char and sent_of(o).start == sent_of(s).start and "," in text[o.end_char:s.start_char]
+            and not DRILL_DOSE.search(text[o.end_char:s.start_char]) for o in kept)
 
     def _joined_pairs(self, doc: Doc, spans: list[Span]) -> list[Span]:
         """Two drills of one category joined by 'and' before one dose are one drill:
