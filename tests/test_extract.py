@@ -540,6 +540,16 @@ def test_doses_in_more_voices(text, sets, reps, duration):
          ["balance_training", "balance_training", "balance_training"]),
         ("She is still avoiding reaching up to the top kitchen shelf for plates.", []),
         ("then the obstacle course in the gym, crawl through the tunnel, step over the hurdles, 4 rounds.", ["balance_training"]),
+        # a program's name before its drills is a heading, not another drill
+        ("Today I coached mom through the sensory diet. Linear swinging on the backyard swing, five minutes. "
+         "Joint compressions, one round of ten at each joint.", ["sensory_integration", "sensory_integration"]),
+        ("So we did, coordination, metronome paced marching in place, three sets of thirty seconds.", ["motor_control"]),
+        ("Then alternating toe taps to cones, 2 x 10, for right leg coordination.", ["motor_control"]),
+        # where a heading's drill was done may sit between the heading and the drill
+        ("Perturbation training on the rocker board, single leg stance while I tapped the board, four sets of thirty seconds.",
+         ["perturbation_training"]),
+        # what a cue asked for is not a drill, however Whisper spells cues
+        ("Feet together on foam eyes closed, three by thirty seconds. Verbal queues for big steps.", ["balance_training"]),
     ],
 )
 def test_drills_and_not_drills_in_more_voices(text, categories):
@@ -563,6 +573,14 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("We usually do marching at the counter too but I skipped it today because his knee was sore.", ["not_performed"]),
         ("Standing BAPS board circles for proprioception d/c'd 2 wks ago (goals met).", ["historical"]),
         ("She refused the textured foot path today.", ["not_performed"]),
+        # the drill's own leading verb decides
+        ("We held the brushing today because mom noticed a rash on his forearms.", ["not_performed"]),
+        ("She declined brushing today.", ["not_performed"]),
+        ("Lokomat was used his first two weeks, he's moved past that now.", ["historical"]),
+        ("Tomorrow, add heel to shin for right leg coordination.", ["planned"]),
+        # holding a ball out for her to reach is the drill, not a held drill
+        ("Seated reaching for a therapy ball held outside her base of support, I held the ball out to the side, two sets of ten.",
+         ["performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -631,6 +649,31 @@ def test_a_goal_list_goes_on_past_a_semicolon():
 def test_what_a_cue_asked_for_or_a_deficit_names_is_not_strength_work():
     assert extract("Lokomat 25 minutes, verbal cues for active hip flexion during swing.").strength_work == []
     assert extract("Impairments are LE motor control, especially hip flexion and ankle dorsiflexion.").strength_work == []
+
+
+def test_a_setting_said_once_for_all_drills_applies_to_each():
+    facts = extract("Today's neuro re-ed, all in the parallel bars with the overhead harness. Static standing, three sets "
+                    "of forty five seconds. Then lateral weight shifting, two sets of twelve. Berg today 31/56. "
+                    "Tomorrow, add toe taps to cones.")
+    assert [(t.status.value, t.equipment) for t in facts.techniques] == [
+        ("performed", ["parallel_bars", "harness"]), ("performed", ["parallel_bars", "harness"]), ("planned", ["cones"])]
+
+
+def test_foam_rolls_are_an_obstacle_not_a_foam_pad():
+    facts = extract("Then the obstacle course, stepping over the foam rolls and walking the balance beam, four rounds, "
+                    "contact guard on the beam.")
+    assert [t.equipment for t in facts.techniques] == [["balance_beam"]]
+    assert extract("Standing on foam, 3 x 30 sec.").techniques[0].equipment == ["foam_pad"]
+
+
+def test_the_visits_units_before_a_breakdown_by_code():
+    facts = extract("Neuro re-ed 30 min. Ther ex 15 min. Total tx time 45 min. 3 units (97112 x2, 97110 x1).")
+    assert [(b.code, b.units) for b in facts.billed_units] == [(None, 3), ("97112", 2), ("97110", 1)]
+
+
+def test_a_goal_said_mid_sentence_is_not_strength_work():
+    facts = extract("Mom says he's catching at recess now, and his goal is to ride his bike without training wheels.")
+    assert facts.strength_work == []
 
 
 def test_the_codes_time_said_first_is_not_added_to_an_activitys_time():

@@ -41,7 +41,7 @@ CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
-    r"\b(?:cu(?:es|eing|ed|e)|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
+    r"\b(?:cu(?:es|eing|ed|e)|queues?|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
     r"(?:[a-z-]+\s+){0,3}?(?:(?:\+|&|and|/)\s*(?:[a-z-]+\s+){0,3}?)?$", re.I)
 # "I haven't confirmed yet whether their plan covers telehealth"
 NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|have not|has not|pending|yet to|need to|needs to|will|whether|if)\b", re.I)
@@ -64,8 +64,10 @@ DEFICIT_OF_CATEGORY = {
 BARE_MINUTES = re.compile(r"\s*(?:was|were|is|for|:|-|,)?\s*(?:was\s+|is\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
 # "Sensory integration training, standing on foam ...": a category heading before its drill
-HEADING_GAP = re.compile(r"\s*(?:(?:training|work|exercises?|activities|activity|drills?|practice|tasks?)\s*)?[,:-]\s*", re.I)
-HEADING_WORD = re.compile(r"\s*(?:[-*\u2022]\s*)?([a-z][a-z ]{1,20}?)\s*(?:training|work|drills?|exercises?|activities)?\s*[,:\u2013-]\s*(?:(?!then\b|and\b|also\b)[a-z-]+\s+){0,2}", re.I)
+# "Perturbation training on the rocker board, single leg stance ...": where it was done may sit between
+HEADING_GAP = re.compile(r"\s*(?:(?:training|work|exercises?|activities|activity|drills?|practice|tasks?)\s*)?"
+                         r"(?:(?:on|in|at|with|using)\s+(?:the\s+|a\s+|an\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?[,:-]\s*", re.I)
+HEADING_WORD = re.compile(r"\s*(?:[-*\u2022]\s*)?(?:(?:so\s+|and\s+|then\s+|um,?\s+)*(?:we\s+did|we\s+started\s+with|we\s+worked\s+on)\s*,?\s+)?([a-z][a-z ]{1,20}?)\s*(?:training|work|drills?|exercises?|activities)?\s*[,:\u2013-]\s*(?:(?!then\b|and\b|also\b)[a-z-]+\s+){0,2}", re.I)
 AGO = re.compile(r"\s*(?:(?:points?|pts|seconds?|secs?|percent|m/s)\b)?\s*,?\s*(?:about\s+|over\s+|almost\s+)?(?:\d+|a|an|one|a few|several)\s+(?:days?|weeks?|wks?|months?|mos?|years?)\s+ago\b", re.I)
 # an unnamed drill's words start after the filler of speech ("then we did", "and she")
 UNNAMED_LEAD = re.compile(r"[\s.-]*(?:(?:and|then|next|also|after that|so|um|uh|we|we're|we've|she|he|they|did|had|was|were|worked on|work on|doing|the patient|pt|patient)\s+)*", re.I)
@@ -95,6 +97,7 @@ BILLED_AFTER = re.compile(r"\s*(?:x|×|times)\s*(\d{1,2})\b(?!\s*-?\s*(?:min|min
 # "two neuro re-ed", "three of neuro re-ed", "one of ther activities" ("one of" stays a word)
 BILLED_BEFORE = re.compile(r"\b(\d|one)\s+(?:of\s+)?$", re.I)
 # a sentence that states a goal ("Goal: indep stairs", "The goal is independent transfers")
+GOAL_BEFORE = re.compile(r"\b(?:(?:goals?|ltg|stg)\s+(?:is|are|was|will be)|(?:wants?|would like|hopes?|hoping)|(?:to\s+)?return)\s+to\s+(?:[a-z']+\s+){0,4}$", re.I)
 GOAL_LINE = re.compile(r"\s*(?:[-*]\s*)?(?:\w+\s+){0,2}(?:goals?|ltg|stg)\b", re.I)
 # "impaired proprioception + balance": more deficits joined to the first
 IMPAIRMENT_WORDS = {"balance": "balance", "coordination": "coordination", "proprioception": "proprioception",
@@ -131,6 +134,11 @@ CONTINUES = re.compile(
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d|<|>|under|over)\b))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
+# "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
+SHARED_SETTING = re.compile(r"\b(?:all|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
+# "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
+UNITS_BREAKDOWN = re.compile(r"\s*\(\s*[^()]{0,40}?\b\d{5}\b[^()]{0,40}?[,;/+&]\s*[^()]{0,40}?\b\d{5}\b[^()]*\)")
+NOT_A_PAD = re.compile(r"\s+(?:rolls?|rollers?|noodles?|blocks?|cubes?|shapes?|wedges?|letters?|puzzle|tiles?|swords?|balls?)\b", re.I)
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
@@ -331,7 +339,7 @@ class Extractor:
         text = text_of(doc)
         sent = sent_of(ent)
         head = text[sent.start_char:ent.start_char]
-        if CUE_TARGET.search(head) or re.search(r"\b(?:cu(?:es?|eing|ed)|vcs?)\s*[:,]?\s*[\"\u201c']?\s*$", head, re.I):
+        if CUE_TARGET.search(head) or re.search(r"\b(?:cu(?:es?|eing|ed)|queues?|vcs?)\s*[:,]?\s*[\"\u201c']?\s*$", head, re.I):
             return True  # "verbal cues throughout for an upright trunk"; verbal cue "big steps"
         if ent.text.lower() in ("visual feedback", "mirror feedback", "auditory feedback") and re.match(r"\s+from\b", text[ent.end_char:]):
             return True  # "three by ten, visual feedback from the mirror and verbal cues": a cue
@@ -736,6 +744,24 @@ class Extractor:
             return prev[-1]
         return None
 
+    def _sharing(self, doc: Doc, e: Span, spans: list[Span]) -> list[Span]:
+        """The drills a setting said once for all of them applies to: "Today's neuro re-ed,
+        all in the parallel bars with the overhead harness. Static standing ... Then lateral
+        weight shifting ...": each performed drill in the run of drill sentences after it."""
+        sent = sent_of(e)
+        if not SHARED_SETTING.search(text_of(doc)[sent.start_char:e.start_char]) \
+                or any(sent.start_char <= s.start_char < sent.end_char for s in spans):
+            return []
+        out: list[Span] = []
+        for later in sentences(doc):
+            if later.start_char < sent.end_char:
+                continue
+            inside = [s for s in spans if later.start_char <= s.start_char < later.end_char]
+            if not inside:
+                break
+            out += [s for s in inside if (s._.status or "performed") == "performed"]
+        return out
+
     def _unnamed_drills(self, doc: Doc, spans: list[Span], params) -> list[Span]:
         """Drills described in the therapist's own words, with a dose that no named drill
         owns: 'Then he stood on a couch cushion catching a beach ball, 3 rounds of 10
@@ -808,8 +834,14 @@ class Extractor:
                 continue
             if RETRACTED.match(text_of(doc)[e.end_char:sent_of(e).end_char]):
                 continue  # "on the therapy ball, no, scratch that, on the mat"
+            if e.label_ == "EQUIPMENT" and e.text.lower() == "foam" and NOT_A_PAD.match(text_of(doc), e.end_char):
+                continue  # "stepping over the foam rolls": an obstacle, not a surface
             owner = self._attach(spans, e.start_char, e.end_char, doc)
             if owner is None:
+                if e.label_ == "EQUIPMENT":
+                    for s in self._sharing(doc, e, spans):
+                        if e.id_ not in equipment[id(s)]:
+                            equipment[id(s)].append(e.id_)
                 continue
             if e.label_ == "EQUIPMENT" and e.id_ not in equipment[id(owner)]:
                 equipment[id(owner)].append(e.id_)
@@ -1004,7 +1036,7 @@ class Extractor:
         minutes = self._restated(doc, out)
         billed: list[BilledUnits] = []
         for u in UNITS.finditer(text):
-            if re.match(r"\s*(?:in\s+)?total\b", text[u.end():u.end() + 12], re.I):
+            if re.match(r"\s*(?:in\s+)?total\b", text[u.end():u.end() + 12], re.I) or UNITS_BREAKDOWN.match(text, u.end()):
                 used.append((u.start(), u.end()))  # "one ther ex, four units total": the visit's units
                 billed.append(BilledUnits(code=None, units=int(u.group(1)), evidence=ev(u.start(), u.end() + 6)))
                 continue
@@ -1277,6 +1309,8 @@ class Extractor:
         spans = list(doc.spans.get(group, []))
         if group == "strength":  # "Goal is riding his bike": a goal, not strength work done today
             spans = [s for s in spans if not GOAL_LINE.match(sent_of(s).text)
+                     # "... and his goal is to ride his bike without training wheels"
+                     and not GOAL_BEFORE.search(text_of(doc)[sent_of(s).start_char:s.start_char])
                      # "verbal cues for active hip flexion during swing": what a cue asked for
                      and not CUE_TARGET.search(text_of(doc)[sent_of(s).start_char:s.start_char])
                      # "Impairments are LE motor control, especially hip flexion": a deficit

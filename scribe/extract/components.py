@@ -152,7 +152,7 @@ NEXT_HEADING = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z /&]{0,24}:")
 
 
 # a sentence that opens by planning a later visit, and words that end that plan in it
-PLAN_OPENING = re.compile(r"\s*(?:next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
+PLAN_OPENING = re.compile(r"\s*(?:tomorrow|next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
 PLAN_BREAK = re.compile(r"\b(?:but|however|today|this\s+(?:visit|session)|instead)\b", re.I)
 
 
@@ -203,7 +203,12 @@ class ConText:
                 continue
             found: list[tuple[int, Span, str]] = []
             for span, category, direction, scope in modifiers:
-                if sent_of(span).start != sent_of(ent).start or _overlaps(span, ent):
+                if sent_of(span).start != sent_of(ent).start:
+                    continue
+                if _overlaps(span, ent):
+                    # the drill's own leading verb: "held the brushing", "declined brushing"
+                    if span.start <= ent.start < span.end < ent.end and direction in ("forward", "bidirectional"):
+                        found.append((0, span, category))
                     continue
                 if span.end <= ent.start and direction in ("forward", "bidirectional"):
                     gap = (span.end, ent.start)
