@@ -486,6 +486,10 @@ def test_numbers_hyphenated_onto_a_time_unit(spoken, written):
         ("Tandem stance, three times thirty seconds, correction, three times twenty seconds.", 3, None, 20.0),
         ("Perturbations in SLS on floor, therapist taps at hips/shoulders, 3 x 30 sec.", 3, None, 30.0),
         ("Gaze stab x1 pitch plane 3 x 60 sec, seated.", 3, None, 60.0),
+        # a count said per joint or side, counted turns, and "series" for sets
+        ("Joint compressions to the upper and lower extremities, ten each joint, before seated tasks.", None, 10, None),
+        ("She stood in the corner and turned in a circle both directions, five turns each way.", None, 5, None),
+        ("Tandem walking at the counter, two series of fifteen, with contact guard.", 2, 15, None),
     ],
 )
 def test_doses_in_more_voices(text, sets, reps, duration):
@@ -657,6 +661,27 @@ def test_a_setting_said_once_for_all_drills_applies_to_each():
                     "Tomorrow, add toe taps to cones.")
     assert [(t.status.value, t.equipment) for t in facts.techniques] == [
         ("performed", ["parallel_bars", "harness"]), ("performed", ["parallel_bars", "harness"]), ("planned", ["cones"])]
+
+
+@pytest.mark.parametrize(
+    "text, equipment",
+    [
+        ("Neuro re-ed twenty minutes in the parallel bars. Weight shifting side to side, two sets of ten. "
+         "Standing marching, two by ten.", [["parallel_bars"], ["parallel_bars"]]),
+        ("neuro re-ed twenty five minutes in the parallel bars, static standing with eyes closed three by twenty seconds, "
+         "weight shifting side to side two sets of ten.", [["parallel_bars"], ["parallel_bars"]]),
+        ("Neuro re-ed 30 min: static standing and lateral wt shifts 2x10, both in parallel bars.",
+         [["parallel_bars"], ["parallel_bars"]]),
+        # said of one drill only
+        ("Static standing in the parallel bars 3 x 30 sec. Tandem stance on the mat 3 x 20 sec.", [["parallel_bars"], []]),
+        # a target on the wall is the hallway's only when she walks to it
+        ("VOR x1 horizontal with a business card target on the wall, 3 bouts of 60 seconds.", [[]]),
+        ("Walking the hallway with horizontal head turns reading letters taped on the wall, four lengths.",
+         [["hallway_targets"]]),
+    ],
+)
+def test_a_setting_said_once_for_several_drills(text, equipment):
+    assert [t.equipment for t in extract(text).techniques] == equipment
 
 
 def test_foam_rolls_are_an_obstacle_not_a_foam_pad():

@@ -139,6 +139,11 @@ SHARED_SETTING = re.compile(r"\b(?:all|everything|every drill|each drill)\b(?:\s
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
 UNITS_BREAKDOWN = re.compile(r"\s*\(\s*[^()]{0,40}?\b\d{5}\b[^()]{0,40}?[,;/+&]\s*[^()]{0,40}?\b\d{5}\b[^()]*\)")
 NOT_A_PAD = re.compile(r"\s+(?:rolls?|rollers?|noodles?|blocks?|cubes?|shapes?|wedges?|letters?|puzzle|tiles?|swords?|balls?)\b", re.I)
+# "neuro re-ed twenty five minutes in the parallel bars": the code's setting
+CODE_SETTING = re.compile(r"[^.;:]{0,30}?\b(?:in|at|on|using|inside)\s+(?:the\s+)?", re.I)
+# "static standing and lateral wt shifts, both in parallel bars"
+SHARED_BEFORE = re.compile(r"\b(?:both|all|each)(?:\s+(?:done|performed))?\s+(?:in|at|on|using|inside|with)\s+(?:the\s+)?$", re.I)
+WALKING = re.compile(r"\b(?:walk\w*|hallway|gait|ambulat\w*|corridor)\b", re.I)
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
@@ -745,13 +750,25 @@ class Extractor:
         return None
 
     def _sharing(self, doc: Doc, e: Span, spans: list[Span]) -> list[Span]:
-        """The drills a setting said once for all of them applies to: "Today's neuro re-ed,
-        all in the parallel bars with the overhead harness. Static standing ... Then lateral
-        weight shifting ...": each performed drill in the run of drill sentences after it."""
+        """The drills a setting said once for all of them applies to, or [] when it is
+        said of one drill: "Today's neuro re-ed, all in the parallel bars. Static standing
+        ... Then lateral weight shifting ..." and "neuro re-ed twenty five minutes in the
+        parallel bars, static standing ..., weight shifting ..." (each performed drill after
+        it: in its sentence, else in the run of drill sentences that follows); "static
+        standing and lateral wt shifts, both in parallel bars" (each drill before it)."""
         sent = sent_of(e)
-        if not SHARED_SETTING.search(text_of(doc)[sent.start_char:e.start_char]) \
-                or any(sent.start_char <= s.start_char < sent.end_char for s in spans):
+        head = text_of(doc)[sent.start_char:e.start_char]
+        performed = lambda group: [s for s in group if (s._.status or "performed") == "performed"]  # noqa: E731
+        here_before = [s for s in spans if sent.start_char <= s.start_char and s.end_char <= e.start_char]
+        if SHARED_BEFORE.search(head) and len(here_before) > 1:
+            return performed(here_before)
+        code_setting = any(sent.start_char <= c_start and CODE_SETTING.fullmatch(text_of(doc)[c_end:e.start_char])
+                           for c_start, c_end, _ in self._code_mentions(doc))
+        if not (code_setting or SHARED_SETTING.search(head)) or here_before:
             return []
+        after = [s for s in spans if e.end_char <= s.start_char < sent.end_char]
+        if after:
+            return performed(after) if code_setting else []
         out: list[Span] = []
         for later in sentences(doc):
             if later.start_char < sent.end_char:
@@ -759,7 +776,7 @@ class Extractor:
             inside = [s for s in spans if later.start_char <= s.start_char < later.end_char]
             if not inside:
                 break
-            out += [s for s in inside if (s._.status or "performed") == "performed"]
+            out += performed(inside)
         return out
 
     def _unnamed_drills(self, doc: Doc, spans: list[Span], params) -> list[Span]:
@@ -836,13 +853,16 @@ class Extractor:
                 continue  # "on the therapy ball, no, scratch that, on the mat"
             if e.label_ == "EQUIPMENT" and e.text.lower() == "foam" and NOT_A_PAD.match(text_of(doc), e.end_char):
                 continue  # "stepping over the foam rolls": an obstacle, not a surface
-            owner = self._attach(spans, e.start_char, e.end_char, doc)
+            shared = self._sharing(doc, e, spans) if e.label_ == "EQUIPMENT" else []
+            for s in shared:
+                if e.id_ not in equipment[id(s)]:
+                    equipment[id(s)].append(e.id_)
+            owner = None if shared else self._attach(spans, e.start_char, e.end_char, doc)
             if owner is None:
-                if e.label_ == "EQUIPMENT":
-                    for s in self._sharing(doc, e, spans):
-                        if e.id_ not in equipment[id(s)]:
-                            equipment[id(s)].append(e.id_)
                 continue
+            if e.label_ == "EQUIPMENT" and e.id_ == "hallway_targets" and "hallway" not in e.text.lower() \
+                    and not WALKING.search(text_of(doc)[min(owner.start_char, e.start_char):max(owner.end_char, e.end_char)]):
+                continue  # "VOR x1 with a business card target on the wall": a target, not the hallway's
             if e.label_ == "EQUIPMENT" and e.id_ not in equipment[id(owner)]:
                 equipment[id(owner)].append(e.id_)
             elif e.label_ == "ASSIST":

@@ -14,9 +14,9 @@ SEC = r"(?:seconds?|secs?|s)\b"
 MIN = r"(?:minutes?|mins?)\b"
 TIME = rf"(?:{SEC}|{MIN})"
 ABOUT = r"(?:(?:about|around|approximately|roughly)\s+)?"
-SETS_WORD = r"(?:sets?|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?|runs)\b"
+SETS_WORD = r"(?:sets?|series|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?|runs)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
-COUNT_WORD = r"(?:compressions|contractions|reaches|taps|catches|throws|tosses|kicks|squeezes)\b"
+COUNT_WORD = r"(?:compressions|contractions|reaches|taps|catches|throws|tosses|kicks|squeezes|turns|jumps|hops|pulls|pushes|nudges)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
 # words before a lone duration that make it a symptom's time course
 SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared|\bfatigued|\btired|\bstopped|\bafter)\s*(?:in\s+|at\s+)?(?:about\s+|around\s+|under\s+|less than\s+)?$", re.I)
@@ -57,6 +57,8 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}", re.I), ("reps",)),
     # "ten compressions at each joint", "15 catches": counted movements are repetitions
     (re.compile(rf"\b{NUM}\s*{COUNT_WORD}", re.I), ("reps",)),
+    # "ten each joint", "8 per side": a count said per joint or side is repetitions
+    (re.compile(rf"\b{NUM}\s+(?:each|per|at each|on each|for each)\s+(?:joint|side|leg|direction|way|arm|hand|foot)\b", re.I), ("reps",)),
     (re.compile(rf"(?:\bx|×|\btimes)\s*{NUM}\b(?!\s*(?:{TIME}|/|%))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})", re.I), ("duration",)),
 ]
