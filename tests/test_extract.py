@@ -799,3 +799,20 @@ def test_a_codes_own_total_and_a_stance_measured_without_support():
 def test_a_playground_bridge_is_no_strength_work():
     assert extract("She made it across the platform bridge without holding mom's hand.").strength_work == []
     assert extract("Bridges 2x10 and clamshells.").strength_work != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "49 year old male, mild TBI from a ladder accident in August, now with blurred vision when he turns his head quickly.",
+        "S: Pt reports brief spinning w/ L head turns, 3 episodes since last visit.",
+        "Pt reports sleeping poorly last night.",
+    ],
+)
+def test_a_symptoms_trigger_or_a_mechanism_is_no_functional_change(text):
+    facts = extract(text)
+    assert facts.functional_changes == [] and facts.goals == []
+
+
+def test_a_function_said_with_the_same_words_still_counts():
+    assert extract("She reports she now turns to reach the counter without losing her balance.").functional_changes

@@ -1361,7 +1361,9 @@ class Extractor:
             # a functional word inside a drill's or test's name ("walking with head turns",
             # "timed up and go") says nothing about function
             return any(sent.start <= s.start and s.end <= sent.end
-                       and not any(d.start <= s.start < d.end for d in drills) for s in doc.spans.get(group, []))
+                       and not any(d.start <= s.start < d.end for d in drills)
+                       and not (group == "functional" and any(n.start <= s.start and s.end <= n.end for n in doc.spans.get("functional_not", [])))
+                       for s in doc.spans.get(group, []))
 
         goals, changes, limitations, responses, plan = [], [], [], [], []
         for sent in sentences(doc):

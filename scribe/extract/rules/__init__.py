@@ -67,6 +67,7 @@ class Phrases(BaseModel):
     not_a_drill_before: list[str]  # "stepping instead of hopping": the drill was not done
     test_names: list[str]  # "mCTSIB cond 4 (EC foam) 12 s": a test, not a drill
     vague_not: list[str]  # "fine motor", "Okay, ...": the vague word in a phrase that is not vague
+    functional_not: list[str]  # "blurred vision when he turns his head": a symptom's trigger, not a function
     home_program_cues: list[str]  # "Mom's going to keep up the sensory diet before school": homework
     home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
 
