@@ -403,6 +403,10 @@ def test_extractor_starts_without_loading_torch():
         ("Today 97110 for 20 minutes, 97112 for 14 minutes. Therapeutic exercise: recumbent bike 8 minutes.",
          {"97110": 20, "97112": 14}, None),
         ("So we did ninety seven one twelve, um, thirty minutes.", {"97112": 30}, None),
+        ("then ther act sit to stand transfers from the couch and toilet transfer practice thirteen minutes neuro re-ed "
+         "twenty five minutes total time in the home forty five minutes", {"97530": 13, "97112": 25}, 45),
+        ("Gait training twenty five minutes. Neuro re-ed total thirty five minutes. Total treatment time sixty minutes.",
+         {"97116": 25, "97112": 35}, 60),
     ],
 )
 def test_minutes_in_many_voices(text, minutes, total):
@@ -554,6 +558,15 @@ def test_doses_in_more_voices(text, sets, reps, duration):
          ["perturbation_training"]),
         # what a cue asked for is not a drill, however Whisper spells cues
         ("Feet together on foam eyes closed, three by thirty seconds. Verbal queues for big steps.", ["balance_training"]),
+        # the assessment speaks of a drill noted above
+        ("NMR: VOR x1 horizontal 3 x 60 sec.\nA: Gaze stability improving: VOR x1 now 60 sec w/ 2 pt sx increase.",
+         ["vestibular_training"]),
+        # the task done with a device is the device's entry
+        ("NMES to the wrist extensors, twelve minutes, with functional grasp and release during the on cycle.",
+         ["functional_electrical_stimulation"]),
+        ("- Amb w/ horizontal head turns in hallway, 4 laps x 50 ft, SBA", ["vestibular_training"]),
+        ("- R SLS on Airex w/ ball toss for hip proprioception, 3 x 30 s", ["proprioceptive_training"]),
+        ("P: Add obstacle stepping next wk.", ["balance_training"]),
     ],
 )
 def test_drills_and_not_drills_in_more_voices(text, categories):
@@ -585,6 +598,24 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         # holding a ball out for her to reach is the drill, not a held drill
         ("Seated reaching for a therapy ball held outside her base of support, I held the ball out to the side, two sets of ten.",
          ["performed"]),
+        # batch a: the many ways a drill is not done today
+        ("Brandt Daroff reviewed, she will start them at home tomorrow, five reps each side.", ["planned"]),
+        ("I wanted to do the backward stepping perturbations, you know, the pull test kind of thing, and she declined.",
+         ["not_performed"]),
+        ("At his evaluation in September we tried walking on the balance beam and he could only do three steps.", ["historical"]),
+        ("We talked about adding smooth pursuits but didn't do them today because of the headache.", ["not_performed"]),
+        ("Standing on rocker board I am offering to him but he is refusing, he is afraid.", ["not_performed"]),
+        ("The heel to shin and the finger to nose to targets, those we deferred, he was too fatigued.",
+         ["not_performed", "not_performed"]),
+        ("Once cleared by the surgeon at the six week visit, we'll start single leg stance on the left.", ["planned"]),
+        ("Held single leg hops today per ortho protocol until week six.", ["not_performed"]),
+        ("The tandem on the beam we did not try today, he is too tired.", ["not_performed"]),
+        ("We did not do the brushing protocol today, he pulled his arm away.", ["not_performed"]),
+        ("she has ataxia in the right leg with poor coordination the step taps to the four inch step we skipped today",
+         ["not_performed"]),
+        # deferred today and named again in the plan, or done today and progressed: one entry
+        ("- VOR x2 deferred, sx provocation too high today.\nP: Add VOR x2 once sx < 3/10.", ["not_performed"]),
+        ("- VOR x1 horizontal 3 x 60 sec.\nP: Progress VOR x1 to standing on foam next visit.", ["performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -614,6 +645,13 @@ def test_status_in_more_voices(text, statuses):
         ("BBS 22/56 (adm 12/56).", [("berg_balance_scale", 22, "current"), ("berg_balance_scale", 12, "prior")]),
         ("NMR 15': SLS on BOSU. SLS R 12 s, L 30 s.",
          [("single_leg_stance", 12, "current"), ("single_leg_stance", 30, "current")]),
+        ("O: SLS R 18 sec EO (6 sec at IE; goal 30 sec).",
+         [("single_leg_stance", 18, "current"), ("single_leg_stance", 6, "prior"), ("single_leg_stance", 30, "goal")]),
+        ("The Berg Balance now is thirty-nine on fifty-six.", [("berg_balance_scale", 39, "current")]),
+        ("Mini-BESTest today seventeen out of twenty-eight, eighteen at the start of this episode.",
+         [("mini_bestest", 17, "current"), ("mini_bestest", 18, "prior")]),
+        ("her mini BESTest is seventeen out of twenty eight and gait speed on the ten meter walk is point eight two meters per second",
+         [("mini_bestest", 17, "current"), ("ten_meter_walk_test", 0.82, "current")]),
     ],
 )
 def test_measures_in_more_voices(text, expected):
@@ -816,3 +854,8 @@ def test_a_symptoms_trigger_or_a_mechanism_is_no_functional_change(text):
 
 def test_a_function_said_with_the_same_words_still_counts():
     assert extract("She reports she now turns to reach the counter without losing her balance.").functional_changes
+
+
+def test_a_stimulation_device_is_equipment_only_when_named():
+    assert extract("NMES to the left quad, 10 minutes, with active knee extension.").techniques[0].equipment == []
+    assert extract("NMES with the stim unit to the left quad, 10 minutes.").techniques[0].equipment == ["stimulation_unit"]

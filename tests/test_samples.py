@@ -41,6 +41,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "o10_outpt_pd_big_squats_in_nmr": "'large amplitude one eighty degree turns' is labelled balance work (turning); the rules read the LSVT BIG amplitude as motor control",
     "g02_parkinsons_typed_turns": "'P: Progress turning drills' is labelled the progression of today's 180 deg turns; the rules read a planned drill",
     "g05_ms_telehealth_complete": "'she reached to sticky notes on the wall outside her base of support' names no drill the rules know ('reached' without a drill name)",
+    "a11_sci_inpt_lokomat_fes_deferred": "'Sitting balance on therapy ball for trunk control, reaching outside BOS' is labelled postural work (the purpose); the rules let the heading 'Sitting balance' decide",
+    "b02_parkinsons_numbered_drills": "'upright posture against the wall in front of the mirror with chin tuck and scapular setting' is labelled one drill; the rules read two",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 

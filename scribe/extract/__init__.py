@@ -30,7 +30,7 @@ from ..schema import (
     Transcript,
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
-from .components import ents_of, sent_of, sentences, text_of
+from .components import ASSESSMENT_SECTION, ents_of, plan_sections, sent_of, sentences, text_of
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
@@ -39,6 +39,7 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 # how far (characters) a minutes figure may sit from the code or service it belongs to
 CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
+RUN_ON_CODE_GAP_CHARS = 120
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
     r"\b(?:cu(?:es|eing|ed|e)|queues?|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
@@ -132,18 +133,23 @@ CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
-    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d|<|>|under|over)\b))\b", re.I)
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b))\b", re.I)
 # a dose after a drill's name: it was done, whatever the words before it say
 # "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
-SHARED_SETTING = re.compile(r"\b(?:all|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
+SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
 UNITS_BREAKDOWN = re.compile(r"\s*\(\s*[^()]{0,40}?\b\d{5}\b[^()]{0,40}?[,;/+&]\s*[^()]{0,40}?\b\d{5}\b[^()]*\)")
 NOT_A_PAD = re.compile(r"\s+(?:rolls?|rollers?|noodles?|blocks?|cubes?|shapes?|wedges?|letters?|puzzle|tiles?|swords?|balls?)\b", re.I)
 # "neuro re-ed twenty five minutes in the parallel bars": the code's setting
-CODE_SETTING = re.compile(r"[^.;:]{0,30}?\b(?:in|at|on|using|inside)\s+(?:the\s+)?", re.I)
+CODE_SETTING = re.compile(r"\s*[,:-]?\s*(?:(?:for\s+)?\d+\s*(?:minutes?|mins?)\b\s*,?\s*)?(?:was\s+|were\s+|done\s+|all\s+)*(?:in|at|on|using|inside)\s+(?:the\s+)?", re.I)
 # "static standing and lateral wt shifts, both in parallel bars"
 SHARED_BEFORE = re.compile(r"\b(?:both|all|each)(?:\s+(?:done|performed))?\s+(?:in|at|on|using|inside|with)\s+(?:the\s+)?$", re.I)
 WALKING = re.compile(r"\b(?:walk\w*|hallway|gait|ambulat\w*|corridor)\b", re.I)
+# "P: Progress VOR x1 to standing on foam": today's drill, made harder next time
+PROGRESSION = re.compile(r"\bprogress(?:ing|ed)?\s+(?:the\s+)?$", re.I)
+OWN_MINUTES = re.compile(r"\s*(?:was|were|for|x|:|-|,)?\s*(?:about\s+)?\d+\s*(?:minutes?|mins?)\b", re.I)
+CODE_TOTAL = re.compile(r"[ \t]*,?[ \t]*(?:was\s+)?(?:total|in total)\s*(?:of\s+|was\s+|time\s+(?:was\s+)?)?", re.I)
+WITH_DEVICE = re.compile(r"\b(?:with|during|while)\s+(?:(?:functional|active|volitional|simultaneous)\s+)?$", re.I)
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
@@ -411,6 +417,10 @@ class Extractor:
         after = doc[ent.end: min(sent_of(ent).end, ent.end + 1)].text.lower()
         if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
             return True
+        modifier = ent._.modifier
+        if modifier is not None and modifier.start >= ent.end and ent._.status in ("not_performed", "planned") \
+                and not getattr(ent._, "negated", False):
+            return False  # "... with poor coordination the step taps to the step we skipped today": a drill
         if DEFICIT_SENTENCE.match(sent_of(ent).text) and not DRILL_DOSE.search(sent_of(ent).text):
             return True  # "Deficits in trunk and lower extremity motor control and sitting and standing balance."
         following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
@@ -463,7 +473,8 @@ class Extractor:
                         and any(o.start > merged.end and sent_of(o).start == sent_of(merged).start for o in raw):
                     heading = spans.pop()  # "Dual-task standing balance: semi-tandem while naming animals"
                 continue
-            if re.match(r"\s*(?:training|activities|drills|exercises|work|program)?\s*:", text_of(doc)[e.end_char:e.end_char + 14], re.I) and any(
+            if re.match(r"\s*(?:training|activities|drills|exercises|work|program)?\s*(?:(?:r|l|rt|lt|right|left|b|bil)\s+)?(?:hand|hands|ue|le|arm|leg|foot|feet)?\s*:",
+                        text_of(doc)[e.end_char:e.end_char + 24], re.I) and any(
                 o.start > e.end and sent_of(o).start == sent_of(e).start for o in raw
             ):
                 heading = e  # "Proprioceptive drills: single leg balance on the BOSU, ..."
@@ -566,6 +577,12 @@ class Extractor:
         # nothing (no dose, no equipment) is said of it: "We focused on standing balance."
         spans = self._appositions(doc, sorted(spans, key=lambda s: s.start_char))
         spans = self._joined_pairs(doc, spans)
+        # "NMES to the wrist extensors, 12 minutes, with functional grasp and release during the on
+        # cycle": the task done with the device is the device's entry (LABELLING.md rule 2)
+        spans = [s for s in spans if not (
+            s.id_ not in DEVICE_CATEGORIES and WITH_DEVICE.search(text_of(doc)[sent_of(s).start_char:s.start_char])
+            and any(d.id_ in DEVICE_CATEGORIES and sent_of(d).start == sent_of(s).start and d.end_char <= s.start_char
+                    and (d._.status or "performed") == (s._.status or "performed") for d in spans))]
         keep = []
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
@@ -766,10 +783,9 @@ class Extractor:
                            for c_start, c_end, _ in self._code_mentions(doc))
         if not (code_setting or SHARED_SETTING.search(head)) or here_before:
             return []
-        after = [s for s in spans if e.end_char <= s.start_char < sent.end_char]
-        if after:
-            return performed(after) if code_setting else []
-        out: list[Span] = []
+        out = performed([s for s in spans if e.end_char <= s.start_char < sent.end_char])
+        if out and not SHARED_SETTING.search(head):
+            return out
         for later in sentences(doc):
             if later.start_char < sent.end_char:
                 continue
@@ -832,6 +848,11 @@ class Extractor:
 
     def _techniques(self, doc: Doc, ev, used: list[tuple[int, int]]) -> list[Technique]:
         spans = self._technique_spans(doc)
+        # "A: Gaze stability improving: VOR x1 now 60 sec": the assessment speaks of a drill noted above
+        assessed = [(s, e) for s, e in plan_sections(text_of(doc), ASSESSMENT_SECTION)]
+        in_assessment = lambda span: any(s <= span.start_char < e for s, e in assessed)  # noqa: E731
+        spans = [s for s in spans if not (in_assessment(s) and any(
+            o.id_ == s.id_ and not in_assessment(o) for o in spans))]
         params = find_params(text_of(doc), self._blocked(doc, used))
         spans = sorted(spans + self._unnamed_drills(doc, spans, params), key=lambda s: s.start_char)
         found: dict[int, dict] = {id(s): {"sets": None, "reps": None, "duration": None, "ev": {}} for s in spans}
@@ -911,9 +932,12 @@ class Extractor:
         techniques = list(merged.values())
         # "VOR x1 horiz 3 x 45 sec ... P: progress VOR x1 to busy background": the drill done
         # today, to be progressed; one entry
-        done = {(t.category, t.name.lower()) for t in techniques if t.status is Status.performed}
+        progressed = {s.text.lower() for s in spans if PROGRESSION.search(text_of(doc)[max(0, s.start_char - 30):s.start_char])}
+        # (or deferred today and named again in the plan: "VOR x2 deferred ... P: Add VOR x2 once sx < 3/10")
+        done = {(t.category, t.name.lower()) for t in techniques if t.status in (Status.performed, Status.not_performed)}
         techniques = [t for t in techniques if not (
-            t.status is Status.planned and not t.has_parameters and not t.equipment and (t.category, t.name.lower()) in done)]
+            t.status is Status.planned and not t.has_parameters and (t.category, t.name.lower()) in done
+            and (not t.equipment or t.name.lower() in progressed))]
         return _merge_back_references(techniques)
 
     # -- measures -----------------------------------------------------------------------
@@ -938,7 +962,9 @@ class Extractor:
             if ent._.status in ("planned", "not_performed") and not goal_sentence:
                 continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
-            clause = re.search(r";|\bthen\b", text_of(doc)[ent.end_char:sent.end_char])
+            rest = text_of(doc)[ent.end_char:sent.end_char]
+            # "SLS R 18 sec (6 sec at IE; goal 30 sec)": a semicolon inside brackets does not end the clause
+            clause = next((m for m in re.finditer(r";|\bthen\b", rest) if rest.count("(", 0, m.start()) <= rest.count(")", 0, m.start())), None)
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
             window = text_of(doc)[ent.end_char:stop]
             base = ent.end_char
@@ -948,7 +974,9 @@ class Extractor:
                 start = max(sent.start_char, prev_end)
                 window = text_of(doc)[start:ent.start_char]
                 base = start
-                values = list(_score_values(window))[-1:]
+                # not a score the measure before already took ("Mini-BEST is 17/28 and gait speed on the 10MWT is 0.82")
+                values = [v for v in _score_values(window)
+                          if not any(a < base + v[1] and base + v[0] < b for a, b in used)][-1:]
             out += self._read_values(ent, window, base, values, ev, used, goal_sentence=goal_sentence)
         out += self._continued_measures(doc, ents, ev, used)
         return _dedupe_measures(out)
@@ -1028,9 +1056,11 @@ class Extractor:
             named = any(e <= m.start() and re.fullmatch(r"[\s,:-]*(?:was|for|x)?\s*", text[e:m.start()], re.I)
                         and not any(e2 <= b and b - e2 < 25 for _, e2, _ in codes)  # "Ther act and neuro re-ed, 45 minutes total"
                         for b, e, _ in codes)
-            if any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
+            # "Neuro re-ed total thirty five minutes": the code's own total
+            code_total = any(CODE_TOTAL.fullmatch(text[e:m.start()]) for _, e, _ in codes if e <= m.start())
+            if not code_total and (any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
-            ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I)):
+            ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I))):
                 continue
             code = self._code_for(m.start(), m.end(), codes, text)
             if code is None:
@@ -1185,6 +1215,13 @@ class Extractor:
             between = text[end:c[0]]
             if "\n" in between:
                 continue  # "97112 x 25'\nTE x 14'": the next line is another entry
+            if OWN_MINUTES.match(text, c[1]):
+                # "ther act sit to stand ... and toilet transfer practice thirteen minutes neuro re-ed twenty
+                # five minutes": the next code has its own; these are the code's before, in a run-on
+                run = [b for b in codes if b[1] <= start and start - b[1] <= RUN_ON_CODE_GAP_CHARS
+                       and not re.search(r"[.;\d]", text[b[1]:start])]
+                if run:
+                    return run[-1]
             if re.fullmatch(r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
                 return c
         # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
@@ -1211,9 +1248,12 @@ class Extractor:
         if session and not any(s < session.end(group) and session.start(group) < e for s, e in used):
             used.append((session.start(group), session.end(group)))
             return int(session.group(group)), ev(session.start(), session.end())
+        code_ends = [e for _, e, _ in self._code_mentions(doc)]
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
+            if any(e <= span.start_char and re.fullmatch(r"[ \t]*,?[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
+                continue  # "Neuro re-ed total thirty five minutes": that code's total, not the visit's
             tail = text[span.end_char: span.end_char + 40]
             m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):

@@ -153,13 +153,19 @@ NEXT_HEADING = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z /&]{0,24}:")
 
 # a sentence that opens by planning a later visit, and words that end that plan in it
 PLAN_OPENING = re.compile(r"\s*(?:tomorrow|next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
+# a sentence that opens by withholding a drill: "Held single leg hops today per protocol" (not "held for 30 s")
+HELD_OPENING = re.compile(r"\s*(?:[-*\u2022]\s*)?(?:held|holding|deferred|skipped)\b(?!\s+(?:for|x|\d|at|in|on|with|onto|her|his|the\s+(?:ball|bar|rail|position|pose)))\s*", re.I)
 PLAN_BREAK = re.compile(r"\b(?:but|however|today|this\s+(?:visit|session)|instead)\b", re.I)
 
 
-def plan_sections(text: str) -> list[tuple[int, int]]:
-    """Character ranges of the plan sections of a typed note."""
+# a SOAP "A:" / "Assessment:" section: what the therapist concludes about work already noted
+ASSESSMENT_SECTION = re.compile(r"(?im)^[ \t-]*(?:a|assessment)[ \t]*:")
+
+
+def plan_sections(text: str, heading: re.Pattern = PLAN_SECTION) -> list[tuple[int, int]]:
+    """Character ranges of the plan (or other `heading`) sections of a typed note."""
     out = []
-    for m in PLAN_SECTION.finditer(text):
+    for m in heading.finditer(text):
         nxt = NEXT_HEADING.search(text, m.end())
         out.append((m.start(), nxt.start() if nxt else len(text)))
     return out
@@ -176,6 +182,13 @@ class ConText:
                     if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and sent.start <= ent.start < sent.end and ent._.status == "performed" \
                             and not PLAN_BREAK.search(text_of(doc)[sent.start_char:ent.start_char]):
                         ent._.status = "planned"
+        for sent in sentences(doc):  # "Held single leg hops today per ortho protocol"
+            opener = HELD_OPENING.match(sent.text)
+            if opener:
+                for ent in ents_of(doc):
+                    if ent.label_ == "TECHNIQUE" and sent.start_char + opener.end() <= ent.start_char < sent.start_char + opener.end() + 40 \
+                            and ent._.status == "performed":
+                        ent._.status = "not_performed"
         for start, end in plan_sections(text_of(doc)):
             for ent in doc.ents:  # what the plan section names is for later visits
                 if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and start <= ent.start_char < end and ent._.status == "performed":

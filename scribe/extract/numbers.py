@@ -112,7 +112,7 @@ MINUTES = re.compile(rf"\b(\d+)(?:\s*[- ]?{MIN}|'(?![a-z]))", re.I)
 CODE_NUMBER = re.compile(r"\b97\d{3}\b")
 UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
-    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of)\s*(\d+(?:\.\d+)?)(?![\d/])"
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of|on)\s*(\d+(?:\.\d+)?)(?![\d/])"
     r"|(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(seconds?|secs?|s\b|sec\b|points?|pts?|percent|%|"
     r"m/s|meters per second|metres per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b(?!\s+[a-z])|cm\b|centimeters?|centimetres?))?",
     re.I,
