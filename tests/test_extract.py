@@ -23,6 +23,8 @@ from scribe.extract.normalize import normalize
         ("point six two meters per second", "0.62 meters per second"),
         ("no one helped", "no one helped"),
         ("one on one", "one on one"),
+        ("modifier nine five on the claim", "modifier 95 on the claim"),  # text2num alone: "9 5"
+        ("mod nine three", "mod 93"),
     ],
 )
 def test_spoken_numbers(spoken, written):
@@ -859,3 +861,8 @@ def test_a_function_said_with_the_same_words_still_counts():
 def test_a_stimulation_device_is_equipment_only_when_named():
     assert extract("NMES to the left quad, 10 minutes, with active knee extension.").techniques[0].equipment == []
     assert extract("NMES with the stim unit to the left quad, 10 minutes.").techniques[0].equipment == ["stimulation_unit"]
+
+
+def test_that_kind_of_thing_is_no_vague_wording():
+    assert extract("I wanted to do the backward pulls, you know, the pull test kind of thing, and she declined.").vague_phrases == []
+    assert extract("She did kind of ok with the tandem stance, 3 x 30 sec.").vague_phrases

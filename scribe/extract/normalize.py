@@ -215,6 +215,13 @@ def normalize(text: str) -> NormalizedText:
             replacements.append((start, tokens[j - 1][2], "0." + digits))
             i = j
             continue
+        if low in ("modifier", "modifiers", "mod") and i + 2 < len(tokens) \
+                and all(len(DIGIT_WORDS.get(tokens[k][0].lower(), "xx")) == 1 for k in (i + 1, i + 2)):
+            # "modifier nine five": a two-digit modifier read digit by digit -> 95
+            digits = DIGIT_WORDS[tokens[i + 1][0].lower()] + DIGIT_WORDS[tokens[i + 2][0].lower()]
+            replacements.append((tokens[i + 1][1], tokens[i + 2][2], digits))
+            i += 3
+            continue
         words = _words(tok)
         if len(words) > 1 and words[-1] in HYPHEN_UNITS and all(_is_number_word(w) for w in words[:-1]):
             # "three one-minute bouts", "thirty-second holds": the number before a unit
