@@ -866,3 +866,22 @@ def test_a_stimulation_device_is_equipment_only_when_named():
 def test_that_kind_of_thing_is_no_vague_wording():
     assert extract("I wanted to do the backward pulls, you know, the pull test kind of thing, and she declined.").vague_phrases == []
     assert extract("She did kind of ok with the tandem stance, 3 x 30 sec.").vague_phrases
+
+
+@pytest.mark.parametrize(
+    "text, duration",
+    [
+        # the device's time is said once, as its code's minutes
+        ("NMES to the left wrist and finger extensors, attended, twelve minutes, ninety seven oh thirty two.", 720.0),
+        ("Also NMES on both tibialis anterior, fifteen minutes, unattended, we bill this one as 97014.", 900.0),
+        ("We also tried the VR headset, in sitting, but he got nauseated after about two minutes so we stopped it.", 120.0),
+    ],
+)
+def test_a_devices_minutes_are_its_duration(text, duration):
+    (t,) = extract(text).techniques
+    assert t.duration_seconds == duration
+
+
+def test_a_codes_minutes_said_again_with_the_device_are_not_a_second_bout():
+    facts = extract("We did Lokomat with harness, twenty-five minutes continuous. Neuro re-ed for the Lokomat twenty-five minutes.")
+    assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("robotic_assisted", 1500.0)]

@@ -40,6 +40,7 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
+SECONDS_PER_MINUTE = 60
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
     r"\b(?:cu(?:es|eing|ed|e)|queues?|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
@@ -864,6 +865,20 @@ class Extractor:
             if slot[p.kind] is None:
                 slot[p.kind] = p.value
                 slot["ev"][p.kind] = (p.start, p.end)
+        codes = self._code_mentions(doc)
+        for s in spans:  # "NMES to the wrist extensors, attended, twelve minutes, 97032": the device's time is its code's
+            slot = found[id(s)]
+            if s.id_ in DEVICE_CATEGORIES and slot["sets"] is None and slot["reps"] is None and slot["duration"] is None:
+                later = [o.start_char for o in spans if o.start_char > s.start_char and sent_of(o).start == sent_of(s).start]
+                stop = min([sent_of(s).end_char, *later])
+                m = MINUTES.search(text_of(doc), s.end_char, stop)
+                taken = [r for o in found.values() for r in o["ev"].values()]
+                if any(sent_of(s).start_char <= c_start and c_end <= s.start_char for c_start, c_end, _ in codes):
+                    continue  # "Neuro re-ed for the Lokomat twenty-five minutes": the code's time, said again
+                if m and not re.search(r"\btotal\b", text_of(doc)[s.end_char:m.start()], re.I) \
+                        and not any(a < m.end() and m.start() < b for a, b in taken):
+                    slot["duration"] = float(int(m.group(1)) * SECONDS_PER_MINUTE)
+                    slot["ev"]["duration"] = (m.start(), m.end())
         equipment: dict[int, list[str]] = {id(s): [] for s in spans}
         assist: dict[int, str] = {}
         cues: dict[int, list[str]] = {id(s): [] for s in spans}
