@@ -409,6 +409,8 @@ def test_extractor_starts_without_loading_torch():
          "twenty five minutes total time in the home forty five minutes", {"97530": 13, "97112": 25}, 45),
         ("Gait training twenty five minutes. Neuro re-ed total thirty five minutes. Total treatment time sixty minutes.",
          {"97116": 25, "97112": 35}, 60),
+        ("Wii Fit balance games on the Wii board 10 minutes total. Neuro re-ed 28 minutes. Total treatment time 38 minutes.",
+         {"97112": 28}, 38),
     ],
 )
 def test_minutes_in_many_voices(text, minutes, total):
@@ -496,6 +498,7 @@ def test_numbers_hyphenated_onto_a_time_unit(spoken, written):
         ("Joint compressions to the upper and lower extremities, ten each joint, before seated tasks.", None, 10, None),
         ("She stood in the corner and turned in a circle both directions, five turns each way.", None, 5, None),
         ("Tandem walking at the counter, two series of fifteen, with contact guard.", 2, 15, None),
+        ("So instead seated on the mat reaching outside his base of support to targets 3 sets of 10 min assist.", 3, 10, None),
     ],
 )
 def test_doses_in_more_voices(text, sets, reps, duration):
@@ -569,6 +572,14 @@ def test_doses_in_more_voices(text, sets, reps, duration):
         ("- Amb w/ horizontal head turns in hallway, 4 laps x 50 ft, SBA", ["vestibular_training"]),
         ("- R SLS on Airex w/ ball toss for hip proprioception, 3 x 30 s", ["proprioceptive_training"]),
         ("P: Add obstacle stepping next wk.", ["balance_training"]),
+        ("For timing and coordination, marching in place to the metronome, two bouts of ninety seconds.", ["motor_control"]),
+        ("Clock reaches, ten reps each hand.", ["balance_training"]),
+        ("Good news she told me she can now stand on one leg to put her pants on in the morning.", []),
+        ("The positional test was negative; she still has motion sensitivity and balance deficits.", []),
+        ("Walking in her hallway with horizontal head turns four passes, verbal queues to keep her pace up and I "
+         "demonstrated on screen for visual queues.", ["vestibular_training"]),
+        ("Started with the obstacle course in the gym stepping over hurdles and around cones while naming items, 4 laps.",
+         ["balance_training"]),
     ],
 )
 def test_drills_and_not_drills_in_more_voices(text, categories):
@@ -618,6 +629,19 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         # deferred today and named again in the plan, or done today and progressed: one entry
         ("- VOR x2 deferred, sx provocation too high today.\nP: Add VOR x2 once sx < 3/10.", ["not_performed"]),
         ("- VOR x1 horizontal 3 x 60 sec.\nP: Progress VOR x1 to standing on foam next visit.", ["performed"]),
+        # batch c: more ways of not doing a drill today
+        ("The optokinetic video we didn't get to today.", ["not_performed"]),
+        ("Per the OT he did the Wii Fit balance games on the Wii board with her yesterday.", ["historical"]),
+        ("- Once brace comes off: SL hops + agility ladder", ["planned", "planned"]),
+        ("- Perturbation tng on hold pending surgeon clearance/orders", ["not_performed"]),
+        ("Um once his foam pad arrives in the mail we'll add standing on foam.", ["planned"]),
+        ("SLS on BOSU planned - pt c/o ant knee pain 5/10 -> swapped for DL stance on rocker board 3x30s.",
+         ["not_performed", "performed"]),
+        ("Agility ladder - start at 12 wks post-op per protocol.", ["planned"]),
+        ("S: Reports compliance w/ Brandt-Daroff HEP since last visit.", ["historical"]),
+        ("Ekso exoskeleton trialed at last Tuesday's session; pt fatigued after 6 min.", ["historical"]),
+        ("We were gonna go out in the hallway and do the tandem walking but she said no, so that was not done today.",
+         ["not_performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -654,6 +678,11 @@ def test_status_in_more_voices(text, statuses):
          [("mini_bestest", 17, "current"), ("mini_bestest", 18, "prior")]),
         ("her mini BESTest is seventeen out of twenty eight and gait speed on the ten meter walk is point eight two meters per second",
          [("mini_bestest", 17, "current"), ("ten_meter_walk_test", 0.82, "current")]),
+        ("Tinetti today 19 out of 28 at start of care 15.", [("tinetti_poma", 19, "current"), ("tinetti_poma", 15, "prior")]),
+        ("Outcome measures: Berg 22/56 (17/56 at IRF eval); goal 35/56.",
+         [("berg_balance_scale", 22, "current"), ("berg_balance_scale", 17, "prior"), ("berg_balance_scale", 35, "goal")]),
+        ("5xSTS: 10.4 s. ODI 32%.", [("five_times_sit_to_stand", 10.4, "current")]),
+        ("Ten meter walk he make zero point six five meter per second.", [("ten_meter_walk_test", 0.65, "current")]),
     ],
 )
 def test_measures_in_more_voices(text, expected):
@@ -875,6 +904,7 @@ def test_that_kind_of_thing_is_no_vague_wording():
         ("NMES to the left wrist and finger extensors, attended, twelve minutes, ninety seven oh thirty two.", 720.0),
         ("Also NMES on both tibialis anterior, fifteen minutes, unattended, we bill this one as 97014.", 900.0),
         ("We also tried the VR headset, in sitting, but he got nauseated after about two minutes so we stopped it.", 120.0),
+        ("97032 NMES R quad during quad sets, 10 min (stim unit).", 600.0),
     ],
 )
 def test_a_devices_minutes_are_its_duration(text, duration):
@@ -885,3 +915,18 @@ def test_a_devices_minutes_are_its_duration(text, duration):
 def test_a_codes_minutes_said_again_with_the_device_are_not_a_second_bout():
     facts = extract("We did Lokomat with harness, twenty-five minutes continuous. Neuro re-ed for the Lokomat twenty-five minutes.")
     assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("robotic_assisted", 1500.0)]
+
+
+@pytest.mark.parametrize(
+    "text, doses",
+    [
+        ("Romberg on the foam pad with eyes closed and single leg stance on the right at the counter, 3 x 30 seconds each.",
+         [(3, None, 30.0), (3, None, 30.0)]),
+        ("Then two rounds of the circuit: single leg stance on the foam pad catching a ball, lateral hops over a line.",
+         [(2, None, None), (2, None, None)]),
+        # "each side" is the dose of one drill, per side
+        ("Tandem stance, then single leg stance 3 x 30 seconds each side.", [(None, None, None), (3, None, 30.0)]),
+    ],
+)
+def test_a_dose_said_once_for_several_drills(text, doses):
+    assert [(t.sets, t.reps, t.duration_seconds) for t in extract(text).techniques] == doses

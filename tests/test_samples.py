@@ -43,6 +43,13 @@ KNOWN_TECHNIQUE_MISSES = {
     "g05_ms_telehealth_complete": "'she reached to sticky notes on the wall outside her base of support' names no drill the rules know ('reached' without a drill name)",
     "a11_sci_inpt_lokomat_fes_deferred": "'Sitting balance on therapy ball for trunk control, reaching outside BOS' is labelled postural work (the purpose); the rules let the heading 'Sitting balance' decide",
     "b02_parkinsons_numbered_drills": "'upright posture against the wall in front of the mirror with chin tuck and scapular setting' is labelled one drill; the rules read two",
+    "c06_tbi_saccades_stopped": "'on the obstacle course he needed verbal queues for sequencing' (a cue's aim, said of the course again) is read as a motor control drill",
+    "c09_falls_home_declined_after": "'do the tandem walking after that heel to toe but she said no' is labelled one declined drill; the rules keep 'heel to toe' as a second, performed one",
+    "c11_cp_peds_refused_swing": "'the stepping over stuffed animals game at home every night' (a home game, labelled historical) names no drill the rules know",
+    "d04_peds_spd_swing_scooter": "the scooter board work is labelled by its stated postural purpose; the rules read a second, motor control drill",
+    "d05_ms_frenkel_biodex_typed": "'Tandem stance and SLS, 3 x 20 sec' is labelled two drills sharing a dose; older labels make two drills of one category joined by 'and' before one dose one drill",
+    "d06_acl_postop_bosu_perturb": "'band kicks for single leg balance' with a resistance band is labelled balance work; the rules read the band kicks as strength work",
+    "d10_neuropathy_sensory_reweighting": "'Sit to stand from the foam pad for balance' is labelled balance work; the rules read sit to stand as strength work",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 

@@ -40,6 +40,7 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 CODE_GAP_BEFORE_CHARS = 40
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
+NEURO_REED_CODE = "97112"
 SECONDS_PER_MINUTE = 60
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
@@ -151,6 +152,11 @@ PROGRESSION = re.compile(r"\bprogress(?:ing|ed)?\s+(?:the\s+)?$", re.I)
 OWN_MINUTES = re.compile(r"\s*(?:was|were|for|x|:|-|,)?\s*(?:about\s+)?\d+\s*(?:minutes?|mins?)\b", re.I)
 CODE_TOTAL = re.compile(r"[ \t]*,?[ \t]*(?:was\s+)?(?:total|in total)\s*(?:of\s+|was\s+|time\s+(?:was\s+)?)?", re.I)
 WITH_DEVICE = re.compile(r"\b(?:with|during|while)\s+(?:(?:functional|active|volitional|simultaneous)\s+)?$", re.I)
+# "3 x 30 seconds each" (not "each side"): the dose of every drill named before it
+EACH_AFTER_DOSE = re.compile(r"\s*(?:each|apiece|for each|for both)\b(?!\s+(?:side|leg|direction|way|arm|hand|foot|joint|ankle|knee|hip|eye|position|plane)s?\b)", re.I)
+# "two rounds of the circuit: ...": the rounds of every drill in it
+CIRCUIT_AFTER_DOSE = re.compile(r"\s*(?:of|through)\s+(?:the\s+)?(?:circuit|stations|course)\s*[:,-]", re.I)
+LEADING_PURPOSE = re.compile(r"\s*(?:[-*]\s*)?(?:and\s+|then\s+|next\s+)?(for\s+[a-z ]{3,40}?)\s*[,:]\s*$", re.I)
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
@@ -624,7 +630,8 @@ class Extractor:
                 skip.add(i + 1)
                 continue
             if re.search(r"\b(?:obstacle course|course|circuit)$", s.text, re.I) \
-                    and re.match(r"\s*(?:(?:in|at|on|around)\s+(?:the\s+)?[a-z]+\s*)?[,:-]", gap, re.I) \
+                    and (re.match(r"\s*(?:(?:in|at|on|around)\s+(?:the\s+)?[a-z]+\s*)?[,:-]", gap, re.I)
+                         or re.fullmatch(r"\s*(?:(?:in|at|on|around)\s+(?:the\s+)?[a-z]+\s*)?", gap, re.I) and re.match(r"[a-z]+ing\b", nxt.text, re.I)) \
                     and not re.search(r"[;\d]|\bthen\b", gap, re.I):
                 # "the obstacle course, crawling through the tunnel and stepping over the
                 # noodles, four rounds": the drills named after it make up the course
@@ -701,6 +708,10 @@ class Extractor:
         drill = SIDE_WORDS.sub("", (lead + re.split(r"\bthen\b", text_of(doc)[span.start_char:end], flags=re.I)[0]).lower())
         if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
             return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
+        # "For timing and coordination, marching in place to the metronome": the purpose said first
+        purpose_first = LEADING_PURPOSE.match(text_of(doc)[sent_of(span).start_char:span.start_char])
+        if purpose_first:
+            clause = purpose_first.group(1).lower() + " " + clause
         for rule in self.intent.rules:
             if rule.scope == "drill" and span.text.lower() in self.generic:
                 continue  # "Balance training in tandem stance ... while catching a ball": the heading decides
@@ -796,6 +807,36 @@ class Extractor:
             out += performed(inside)
         return out
 
+    def _share_doses(self, doc: Doc, spans: list[Span], params, found: dict[int, dict]) -> None:
+        """A dose said once for several drills: "Romberg on foam and single leg stance, 3 x 30
+        seconds each" (each drill before it in its sentence); "two rounds of the circuit:
+        single leg stance catching, lateral hops, Y-balance reaches" (each drill after it)."""
+        text = text_of(doc)
+        undosed = lambda s: all(found[id(s)][k] is None for k in ("sets", "reps", "duration"))  # noqa: E731
+        status = lambda s: s._.status or "performed"  # noqa: E731
+        doses: dict[tuple[int, int], list] = {}
+        for p in params:  # "3 x 30 seconds" is two parameters of one dose
+            doses.setdefault((p.start, p.end), []).append(p)
+        for (start, end), dose in doses.items():
+            at = doc.char_span(start, end, alignment_mode="expand")
+            if at is None:
+                continue
+            sent = sent_of(at)
+            if EACH_AFTER_DOSE.match(text, end):
+                owner = next((s for s in reversed(spans) if sent.start_char <= s.start_char and s.end_char <= start), None)
+                if owner is None or any(found[id(owner)].get(p.kind) != p.value for p in dose):
+                    continue
+                sharing = [s for s in spans if sent.start_char <= s.start_char and s.end_char <= owner.start_char
+                           and undosed(s) and status(s) == status(owner)]
+            elif CIRCUIT_AFTER_DOSE.match(text, end):
+                sharing = [s for s in spans if end <= s.start_char < sent.end_char and undosed(s)]
+            else:
+                continue
+            for s in sharing:
+                for p in dose:
+                    found[id(s)][p.kind] = p.value
+                    found[id(s)]["ev"][p.kind] = (p.start, p.end)
+
     def _unnamed_drills(self, doc: Doc, spans: list[Span], params) -> list[Span]:
         """Drills described in the therapist's own words, with a dose that no named drill
         owns: 'Then he stood on a couch cushion catching a beach ball, 3 rounds of 10
@@ -865,6 +906,7 @@ class Extractor:
             if slot[p.kind] is None:
                 slot[p.kind] = p.value
                 slot["ev"][p.kind] = (p.start, p.end)
+        self._share_doses(doc, spans, params, found)
         codes = self._code_mentions(doc)
         for s in spans:  # "NMES to the wrist extensors, attended, twelve minutes, 97032": the device's time is its code's
             slot = found[id(s)]
@@ -873,7 +915,7 @@ class Extractor:
                 stop = min([sent_of(s).end_char, *later])
                 m = MINUTES.search(text_of(doc), s.end_char, stop)
                 taken = [r for o in found.values() for r in o["ev"].values()]
-                if any(sent_of(s).start_char <= c_start and c_end <= s.start_char for c_start, c_end, _ in codes):
+                if any(sent_of(s).start_char <= c_start and c_end <= s.start_char and code == NEURO_REED_CODE for c_start, c_end, code in codes):
                     continue  # "Neuro re-ed for the Lokomat twenty-five minutes": the code's time, said again
                 if m and not re.search(r"\btotal\b", text_of(doc)[s.end_char:m.start()], re.I) \
                         and not any(a < m.end() and m.start() < b for a, b in taken):
@@ -1039,6 +1081,8 @@ class Extractor:
             if k == 0 and timepoint is Timepoint.current and quote_name and PRIOR_BEFORE_NAME.search(
                     text_of(ent.doc)[max(sent_of(ent).start_char, ent.start_char - 30):ent.start_char]):
                 timepoint = Timepoint.prior  # "admission Berg was 31"; "his last in clinic TUG was 14.1"
+            if unit == "percent" and definition and definition.unit != "percent":
+                continue  # "5xSTS: 10.4 s. ODI 32%": a percent is another scale's score
             unit = unit or definition.unit
             start, end = base + s, base + e
             if quote_name:
@@ -1276,7 +1320,9 @@ class Extractor:
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
             head = text[max(0, span.start_char - 20): span.start_char]
             m = re.search(r"(\d+)\s*(?:minutes?|mins?)\s*$", head, re.I)
-            if m and span.text.lower().startswith(("total", "minutes total")):
+            drill_before = any(e.label_ == "TECHNIQUE" and sent_of(e).start == sent_of(span).start and e.end_char <= span.start_char
+                               for e in ents_of(doc))  # "Wii Fit balance games 10 minutes total": the game's time
+            if m and span.text.lower().startswith(("total", "minutes total")) and not drill_before:
                 s = span.start_char - (len(head) - m.start())
                 used.append((s, span.start_char))
                 return int(m.group(1)), ev(s, span.end_char)
@@ -1555,6 +1601,10 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     after_head = re.split(r"[,;]|\band\b|\bwith\b", after, maxsplit=1)[0]
     if _has_any(before[-25:], ph.measure_goal):
         return Timepoint.goal
+    if re.search(r"\btoday\s*(?:is|was|:)?\s*$", before[-20:], re.I):
+        return Timepoint.current  # "Tinetti today 19 out of 28 at start of care 15": the cue after is the next value's
+    if re.match(r"\s*(?:\(\s*)?(?:at|on)\s+(?:the\s+|her\s+|his\s+)?[a-z]{2,5}\s+(?:eval|evaluation|ie|initial\s+eval(?:uation)?|admission)\b", after_head, re.I):
+        return Timepoint.prior  # "(17/56 at IRF eval)": an earlier setting's evaluation
     # "38 at evaluation", "35 (IE)": the cue right after the number
     inner = re.match(r"\s*\(\s*[a-z][a-z .-]{0,20}?\s*\d+(?:\.\d+)?(?:\s*/\s*(\d+))?", after_head, re.I)
     next_values_cue = inner is not None and (inner.group(1) is None or int(inner.group(1)) > 31)  # "22/56 (adm 12/56)", not a date

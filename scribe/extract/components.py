@@ -152,7 +152,7 @@ NEXT_HEADING = re.compile(r"(?m)^[ \t]*[A-Za-z][A-Za-z /&]{0,24}:")
 
 
 # a sentence that opens by planning a later visit, and words that end that plan in it
-PLAN_OPENING = re.compile(r"\s*(?:tomorrow|next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
+PLAN_OPENING = re.compile(r"\s*(?:(?:um,?\s+|uh,?\s+|so,?\s+)?(?:once|when)\s+(?:[\w']+\s+){0,5}(?:arrives?|comes?\s+off|is\s+cleared|gets?\s+cleared|clears|heals?|is\s+healed|is\s+ready|she's\s+ready|he's\s+ready|is\s+stronger|improves?|settles?\s+down)|tomorrow|next\s+(?:week|visit|session|time|tx)|at\s+the\s+next\s+(?:visit|session)|(?:the\s+)?plan\s+is|will\s+(?:add|progress|start|try|begin)|we'?ll\s+(?:add|progress|start|try|begin))\b", re.I)
 # a sentence that opens by withholding a drill: "Held single leg hops today per protocol" (not "held for 30 s")
 HELD_OPENING = re.compile(r"\s*(?:[-*\u2022]\s*)?(?:held|holding|deferred|skipped)\b(?!\s+(?:for|x|\d|at|in|on|with|onto|her|his|the\s+(?:ball|bar|rail|position|pose)))\s*", re.I)
 PLAN_BREAK = re.compile(r"\b(?:but|however|today|this\s+(?:visit|session)|instead)\b", re.I)

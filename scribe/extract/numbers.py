@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 NUM = r"(\d+(?:\.\d+)?)"
 SEC = r"(?:seconds?|secs?|s)\b"
-MIN = r"(?:minutes?|mins?)\b"
+# "3 sets of 10 min assist": minimal assistance, not minutes
+MIN = r"(?:minutes?\b|mins?\b(?!\s*(?:assist\w*|asst\b|a\b(?!\s+(?:day|week|session|visit)))))"
 TIME = rf"(?:{SEC}|{MIN})"
 ABOUT = r"(?:(?:about|around|approximately|roughly)\s+)?"
 SETS_WORD = r"(?:sets?|series|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?|runs)\b"
@@ -114,14 +115,14 @@ UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of|on)\s*(\d+(?:\.\d+)?)(?![\d/])"
     r"|(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(seconds?|secs?|s\b|sec\b|points?|pts?|percent|%|"
-    r"m/s|meters per second|metres per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b(?!\s+[a-z])|cm\b|centimeters?|centimetres?))?",
+    r"m/s|meters? per second|metres? per second|meters?|metres?|m\b|feet|ft\b|foot|inches|inch|in\b(?!\s+[a-z])|cm\b|centimeters?|centimetres?))?",
     re.I,
 )
 UNIT_CANON = {
     "second": "seconds", "seconds": "seconds", "sec": "seconds", "secs": "seconds", "s": "seconds",
     "point": "points", "points": "points", "pt": "points", "pts": "points",
     "percent": "percent", "%": "percent",
-    "m/s": "m/s", "meters per second": "m/s", "metres per second": "m/s",
+    "m/s": "m/s", "meters per second": "m/s", "metres per second": "m/s", "meter per second": "m/s", "metre per second": "m/s",
     "meter": "meters", "meters": "meters", "metre": "meters", "metres": "meters", "m": "meters",
     "feet": "feet", "ft": "feet", "foot": "feet",
     "inches": "inches", "inch": "inches", "in": "inches",
