@@ -911,12 +911,11 @@ class Extractor:
         for s in spans:  # "NMES to the wrist extensors, attended, twelve minutes, 97032": the device's time is its code's
             slot = found[id(s)]
             if s.id_ in DEVICE_CATEGORIES and slot["sets"] is None and slot["reps"] is None and slot["duration"] is None:
-                later = [o.start_char for o in spans if o.start_char > s.start_char and sent_of(o).start == sent_of(s).start]
-                stop = min([sent_of(s).end_char, *later])
-                m = MINUTES.search(text_of(doc), s.end_char, stop)
-                taken = [r for o in found.values() for r in o["ev"].values()]
                 if any(sent_of(s).start_char <= c_start and c_end <= s.start_char and code == NEURO_REED_CODE for c_start, c_end, code in codes):
                     continue  # "Neuro re-ed for the Lokomat twenty-five minutes": the code's time, said again
+                later = [o.start_char for o in spans if o.start_char > s.start_char and sent_of(o).start == sent_of(s).start]
+                m = MINUTES.search(text_of(doc), s.end_char, min([sent_of(s).end_char, *later]))
+                taken = [r for o in found.values() for r in o["ev"].values()]
                 if m and not re.search(r"\btotal\b", text_of(doc)[s.end_char:m.start()], re.I) \
                         and not any(a < m.end() and m.start() < b for a, b in taken):
                     slot["duration"] = float(int(m.group(1)) * SECONDS_PER_MINUTE)
@@ -1096,12 +1095,16 @@ class Extractor:
 
     # -- minutes ------------------------------------------------------------------------
     def _code_mentions(self, doc: Doc) -> list[tuple[int, int, str]]:
+        """(start, end, code) of every CPT code named or numbered in the dictation (once per doc)."""
+        if "scribe_codes" in doc.user_data:
+            return doc.user_data["scribe_codes"]
         out = [(e.start_char, e.end_char, e.id_) for e in ents_of(doc) if e.label_ == "CPT"]
         covered = [(s, e) for s, e, _ in out]
         for m in CODE_NUMBER.finditer(text_of(doc)):
             if not any(s <= m.start() < e for s, e in covered):
                 out.append((m.start(), m.end(), m.group()))
-        return sorted(out)
+        doc.user_data["scribe_codes"] = sorted(out)
+        return doc.user_data["scribe_codes"]
 
     def _minutes(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[list[CodeMinutes], list[BilledUnits]]:
         text = text_of(doc)
