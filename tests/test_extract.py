@@ -411,6 +411,10 @@ def test_extractor_starts_without_loading_torch():
          {"97116": 25, "97112": 35}, 60),
         ("Wii Fit balance games on the Wii board 10 minutes total. Neuro re-ed 28 minutes. Total treatment time 38 minutes.",
          {"97112": 28}, 38),
+        ("Neuro re-ed was thirty minutes, wait, no, sorry, it was twenty eight because she took a rest break, and "
+         "therapeutic exercise was ten minutes.", {"97112": 28, "97110": 10}, None),
+        ("Neuro re-ed 25 minutes, ther ex 13 minutes, 38 total.", {"97112": 25, "97110": 13}, 38),
+        ("forty minutes of that was neuromuscular re-ed, the other five minutes was vitals.", {"97112": 40}, None),
     ],
 )
 def test_minutes_in_many_voices(text, minutes, total):
@@ -580,6 +584,12 @@ def test_doses_in_more_voices(text, sets, reps, duration):
          "demonstrated on screen for visual queues.", ["vestibular_training"]),
         ("Started with the obstacle course in the gym stepping over hurdles and around cones while naming items, 4 laps.",
          ["balance_training"]),
+        # a perturbation given during a stance is one perturbation entry
+        (" - Perturbations on BOSU, R SL stance, therapist taps at pelvis, 3 x 30 sec", ["perturbation_training"]),
+        # a bulleted line under another code's heading is that code's work
+        ("97110 Ther ex - 16 min\n - Leg press 3x10 @ 60#\n - Lateral step-downs 6\" step 2x10", []),
+        ("97112 NMR - 24 min\n - Lateral step-downs off a 6\" step 2x10 for balance", ["balance_training"]),
+        ("Then reaching to the sticky notes I put up on the hallway wall, ten each side, SBA.", ["balance_training"]),
     ],
 )
 def test_drills_and_not_drills_in_more_voices(text, categories):
@@ -642,6 +652,17 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("Ekso exoskeleton trialed at last Tuesday's session; pt fatigued after 6 min.", ["historical"]),
         ("We were gonna go out in the hallway and do the tandem walking but she said no, so that was not done today.",
          ["not_performed"]),
+        # batch e: a drill named with no dose in a sentence that says it was not done, done before, or is for later
+        ("Tried to get her on the Wii for the weight shift game and she said \"I don't play video games, honey\" so we skipped it.",
+         ["not_performed"]),
+        ("He said he did the Wii in acute care, like the balance games, which he liked.", ["historical", "historical"]),
+        ("I wanted her to stand on the BOSU and catch beanbags and she said, \"No way, that's too wobbly,\" so we didn't push it.",
+         ["not_performed"]),
+        ("Per IPR d/c summary, pt received NMES to L quad during IPR stay.", ["historical"]),
+        ("S: States she has been doing her \"BIG\" exercises w/ restorative nsg daily.", ["historical"]),
+        ("S: Pain 2/10. HEP compliant: SLS on pillow 3x30 sec daily.", ["historical"]),
+        # a dose in the sentence keeps its drill performed
+        ("Tandem stance 3 x 30 sec, she said no to the foam so we skipped it.", ["performed", "not_performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):

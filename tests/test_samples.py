@@ -40,7 +40,6 @@ KNOWN_TECHNIQUE_MISSES = {
     "o05_snf_falls_maintenance_typed": "'feet together EO/EC 3x30 sec, CGA, VC for upright posture' is labelled balance work; in 75 and 160 a cue's aim ('TC at pelvis for motor control', 'verbal cues to sit tall') is labelled the purpose, so the rules read posture work",
     "o10_outpt_pd_big_squats_in_nmr": "'large amplitude one eighty degree turns' is labelled balance work (turning); the rules read the LSVT BIG amplitude as motor control",
     "g02_parkinsons_typed_turns": "'P: Progress turning drills' is labelled the progression of today's 180 deg turns; the rules read a planned drill",
-    "g05_ms_telehealth_complete": "'she reached to sticky notes on the wall outside her base of support' names no drill the rules know ('reached' without a drill name)",
     "a11_sci_inpt_lokomat_fes_deferred": "'Sitting balance on therapy ball for trunk control, reaching outside BOS' is labelled postural work (the purpose); the rules let the heading 'Sitting balance' decide",
     "b02_parkinsons_numbered_drills": "'upright posture against the wall in front of the mirror with chin tuck and scapular setting' is labelled one drill; the rules read two",
     "c06_tbi_saccades_stopped": "'on the obstacle course he needed verbal queues for sequencing' (a cue's aim, said of the course again) is read as a motor control drill",
@@ -50,6 +49,13 @@ KNOWN_TECHNIQUE_MISSES = {
     "d05_ms_frenkel_biodex_typed": "'Tandem stance and SLS, 3 x 20 sec' is labelled two drills sharing a dose; older labels make two drills of one category joined by 'and' before one dose one drill",
     "d06_acl_postop_bosu_perturb": "'band kicks for single leg balance' with a resistance band is labelled balance work; the rules read the band kicks as strength work",
     "d10_neuropathy_sensory_reweighting": "'Sit to stand from the foam pad for balance' is labelled balance work; the rules read sit to stand as strength work",
+    "e05_op_ankle_sprain_plans": "'get him on the rocker board next week for the proprioception, and ... add the agility ladder': the rocker board is read as the surface of the ladder drill, not a planned drill of its own",
+    "e07_ipr_sci_lokomat_wii_acute": "'he did the Wii in acute care, like the balance games' is labelled one entry; the rules read 'balance games' as a second",
+    "e19_vest_concussion_typed_fga_range": "'Treadmill amb w/ horiz head turns ... stopped @ 2 min' and 'P: Initiate sport-specific agility (cutting drills)' are not read as the labelled drills",
+    "e20_vest_bvh_held_gaze_vr_refused": "'I'd planned three by thirty seconds but we stopped after the first trial at twelve seconds' is labelled performed (one 12 s trial); the rules read the plan",
+    "l12_tbi_inpatient_rehab": "'therapy ball for trunk control with lateral weight shifts' is labelled postural work (the purpose); the rules read the weight shifts as balance work",
+    "l13_sci_lokomat_typed": "'Lokomat ..., for LE motor control' is one robotic entry; the rules read a second, motor control one from the purpose",
+    "l15_dcd_sensory_ot_typed": "'Heavy work: pushing weighted ball up the ramp for proprioceptive input' is labelled by its purpose; the purpose words are themselves a drill name the heading 'Heavy work' relabels as sensory work",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
 }
 

@@ -42,6 +42,7 @@ CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
 NEURO_REED_CODE = "97112"
 SECONDS_PER_MINUTE = 60
+MINUTES_BEFORE_BARE_TOTAL = 8  # "..., 38 total" is a visit's minutes; "2 total" is not
 # "cues for an upright trunk": the words after a cue say what it asked for, not a drill
 CUE_TARGET = re.compile(
     r"\b(?:cu(?:es|eing|ed|e)|queues?|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
@@ -51,7 +52,7 @@ NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|h
 # payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
 COVERAGE_CONFIRMED = re.compile(
     r"\b(?:coverage|benefits?|covered|authori[sz]ation|eligibility)\b.{0,60}?\b(?:confirmed|verified|checked|approved)\b"
-    r"|\b(?:confirmed|verified|checked)\b.{0,80}?\b(?:coverage|benefits?|covers|covered|eligibility)\b", re.I)
+    r"|\b(?:confirmed|verified|checked)\b.{0,80}?\b(?:coverage|benefits?|covers?|covered|eligibility)\b", re.I)
 # the impairment a drill's name stands for when it names a deficit ("impaired single leg
 # balance"): a word in the name first, else the drill's category
 DEFICIT_WORDS = (("sensation", "sensory"), ("feeling", "sensory"), ("trunk control", "motor_control"), ("coordinat", "coordination"), ("heel to shin", "coordination"), ("finger to nose", "coordination"), ("gaze", "gaze_stability"), ("postur", "posture"),
@@ -113,7 +114,7 @@ RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|so
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # "Thirty minute session", "a 45-minute visit": the total treatment time
 SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b"
-                            r"|(?<=[,;] )(?:the\s+)?(?:session|visit)\s+(?:was\s+|lasted\s+)?(\d{1,3})\s*minutes?\b", re.I)
+                            r"|(?:(?<=[,;] )|^|(?<=\n))(?:the\s+)?(?:session|visit)(?:\s+length)?\s*(?::\s*|was\s+|lasted\s+)?(\d{1,3})\s*(?:minutes?|mins?)\b", re.I | re.M)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:(?:main|biggest|big|primary|major|key)\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?|concerns?|(?:(?<=big )|(?<=main ))things?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
@@ -135,8 +136,8 @@ CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
-    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b))\b", re.I)
-# a dose after a drill's name: it was done, whatever the words before it say
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b)"
+    r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d))\b", re.I)  # "SLS R 30 sec; L 45 sec": the other side
 # "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
 SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
@@ -150,13 +151,17 @@ WALKING = re.compile(r"\b(?:walk\w*|hallway|gait|ambulat\w*|corridor)\b", re.I)
 # "P: Progress VOR x1 to standing on foam": today's drill, made harder next time
 PROGRESSION = re.compile(r"\bprogress(?:ing|ed)?\s+(?:the\s+)?$", re.I)
 OWN_MINUTES = re.compile(r"\s*(?:was|were|for|x|:|-|,)?\s*(?:about\s+)?\d+\s*(?:minutes?|mins?)\b", re.I)
-CODE_TOTAL = re.compile(r"[ \t]*,?[ \t]*(?:was\s+)?(?:total|in total)\s*(?:of\s+|was\s+|time\s+(?:was\s+)?)?", re.I)
+CODE_TOTAL = re.compile(r"[ \t]*(?:was\s+)?(?:total|in total)\s*(?:of\s+|was\s+|time\s+(?:was\s+)?)?", re.I)
 WITH_DEVICE = re.compile(r"\b(?:with|during|while)\s+(?:(?:functional|active|volitional|simultaneous)\s+)?$", re.I)
 # "3 x 30 seconds each" (not "each side"): the dose of every drill named before it
 EACH_AFTER_DOSE = re.compile(r"\s*(?:each|apiece|for each|for both)\b(?!\s+(?:side|leg|direction|way|arm|hand|foot|joint|ankle|knee|hip|eye|position|plane)s?\b)", re.I)
 # "two rounds of the circuit: ...": the rounds of every drill in it
 CIRCUIT_AFTER_DOSE = re.compile(r"\s*(?:of|through)\s+(?:the\s+)?(?:circuit|stations|course)\s*[:,-]", re.I)
 LEADING_PURPOSE = re.compile(r"\s*(?:[-*]\s*)?(?:and\s+|then\s+|next\s+)?(for\s+[a-z ]{3,40}?)\s*[,:]\s*$", re.I)
+OTHER_SIDE_VALUE = re.compile(r"\s*(?:r|l|rt|lt|right|left)\b\s*[:=]?\s*\d", re.I)
+STANCE = re.compile(r"\b(?:stance|standing|sls|romberg|tandem)\b", re.I)
+LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
+# a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
 # how far (characters) a correction may reach back for the value it replaces
 CORRECTION_REACH_CHARS = 80
@@ -209,8 +214,10 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
 
     The replaced value keeps the whole phrase as its evidence, so a reviewer sees both.
     """
+    # one or a chain of cues: "thirty minutes, wait, no, sorry, it was twenty eight"
     cue_re = re.compile(
-        r"[,;:.]?\s*\b(?:" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")\b[,;:.]?\s*",
+        r"(?:[,;:.]?\s*\b(?:" + "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True)) + r")\b[,;:.]?\s*)+"
+        r"(?:(?:it|that)\s+(?:was|is)\s+|it's\s+)?",
         re.I,
     )
     edits: list[tuple[int, int, str, tuple[int, int] | None]] = []
@@ -218,6 +225,16 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
     last_end = 0
     for cue in cue_re.finditer(text):
         after = text[cue.end(): cue.end() + 40]
+        old_minutes = re.search(r"\b(\d{1,3})(\s*(?:minutes?|mins?))\s*$", text[max(last_end, cue.start() - 20):cue.start()], re.I)
+        new_bare = re.match(r"(\d{1,3})\b(?!\s*(?:/|x\b|sets?|reps?|seconds?|secs?|points?|percent|%|\.\d))", after, re.I)
+        if old_minutes and new_bare:
+            # "Neuro re-ed was thirty minutes, wait, no, sorry, it was twenty eight because ...": minutes again
+            o_start = max(last_end, cue.start() - 20) + old_minutes.start(1)
+            new_end = cue.end() + new_bare.end()
+            edits.append((o_start, o_start + len(old_minutes.group(1)), new_bare.group(1), nt.to_original(o_start, new_end)))
+            edits.append((cue.start(), new_end, " " * (new_end - cue.start()), None))
+            last_end = new_end
+            continue
         for kind, pattern in _CORRECTION_KIND:
             new = pattern.match(after)
             if not new:
@@ -386,6 +403,9 @@ class Extractor:
         """'Therapeutic activities was simulated grocery shopping', 'GT 97116 x 15 min -
         hallway w/ cones': a sentence about another timed code describes that code's work."""
         sent = sent_of(ent)
+        listed = self._listed_under_other_code(doc, ent)
+        if listed is not None:
+            return listed
         codes = [e for e in ents_of(doc) if e.label_ == "CPT" and sent.start <= e.start < ent.start]
         if not codes or any(c.id_ == "97112" for c in ents_of(doc) if c.label_ == "CPT" and sent.start <= c.start < sent.end):
             return False
@@ -400,6 +420,32 @@ class Extractor:
             r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I)
             # "Gait training in the parallel bars": where the other code's work was done
             or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None)
+
+    def _listed_under_other_code(self, doc: Doc, span: Span) -> bool | None:
+        """For a bulleted line under a line naming codes ("97110 Ther ex - 16 min\n - Lateral
+        step-downs 6\" step 2x10"), whether those codes are timed codes other than 97112;
+        None when the line is no list item or its heading names no code."""
+        heading = self._list_heading(doc, span)
+        if heading is None:
+            return None
+        here = [c for c in self._code_mentions(doc) if heading[0] <= c[0] < heading[1]]
+        if not here:
+            return None
+        return all(code != NEURO_REED_CODE and self.timed.get(code, True) for _, _, code in here)
+
+    @staticmethod
+    def _list_heading(doc: Doc, ent: Span) -> tuple[int, int] | None:
+        """The (start, end) of the line a bulleted line sits under, if `ent` is on one."""
+        text = text_of(doc)
+        start = text.rfind("\n", 0, ent.start_char) + 1
+        if not LIST_ITEM.match(text, start):
+            return None
+        while start > 0:
+            prev = text.rfind("\n", 0, start - 1) + 1
+            if not LIST_ITEM.match(text, prev):
+                return prev, start - 1
+            start = prev
+        return None
 
     def _scored_drill(self, doc: Doc, ent: Span) -> str | None:
         """The measure a drill's name stands for when a score follows it: 'Single leg
@@ -676,6 +722,9 @@ class Extractor:
             between = text[prev.end_char:s.start_char] if prev is not None else ""
             same = prev is not None and sent_of(prev).start == sent_of(s).start \
                 and (prev._.status or "performed") == (s._.status or "performed")
+            if same and prev.id_ == "perturbation_training" and s.id_ == "balance_training" and STANCE.search(s.text) \
+                    and len(between) <= 40 and not re.search(r"\d|;|\bthen\b|\band\b", between):
+                continue  # "Perturbations on BOSU, R SL stance, therapist taps at pelvis": one perturbation entry (rule 4)
             if same and prev.id_ == s.id_ == "perturbation_training" and len(between) <= 60 and not re.search(r";|\bthen\b", between) \
                     and not DRILL_DOSE.search(text[s.end_char:sent_of(s).end_char]):
                 continue  # "perturbations in sitting, two rounds of one minute, pushes in all directions"
@@ -858,7 +907,8 @@ class Extractor:
             if any(sent.start <= e.start < sent.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
                    for e in ents_of(doc)):
                 continue  # a test's result, or another code's work
-            if any(sent.start_char <= s.start_char < sent.end_char for s in doc.spans.get("strength", [])):
+            if any(sent.start_char <= s.start_char < sent.end_char for s in doc.spans.get("strength", [])) \
+                    or self._listed_under_other_code(doc, at):
                 continue
             if not re.search(r"[.!?;:\n]\s*$", text[:sent.start_char] or ".") and any(
                     s.end_char <= sent.start_char and sent_of(s).end == sent.start for s in known):
@@ -1020,7 +1070,9 @@ class Extractor:
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
             rest = text_of(doc)[ent.end_char:sent.end_char]
             # "SLS R 18 sec (6 sec at IE; goal 30 sec)": a semicolon inside brackets does not end the clause
-            clause = next((m for m in re.finditer(r";|\bthen\b", rest) if rest.count("(", 0, m.start()) <= rest.count(")", 0, m.start())), None)
+            # nor one before the other side's value ("SLS R 30 sec; L 45 sec")
+            clause = next((m for m in re.finditer(r";|\bthen\b", rest) if rest.count("(", 0, m.start()) <= rest.count(")", 0, m.start())
+                           and not OTHER_SIDE_VALUE.match(rest, m.end())), None)
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
             window = text_of(doc)[ent.end_char:stop]
             base = ent.end_char
@@ -1069,6 +1121,8 @@ class Extractor:
             previous_end = e
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
+            if maximum is not None and re.search(r"\bon\s*$", window[max(0, s - 4):s], re.I) and value <= 12 and maximum <= 31:
+                continue  # "(prior 0.21 m/s on 2/3)": a date, not a score
             timepoint = _timepoint(before, after, self.phrases)
             if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
                 timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
@@ -1284,7 +1338,7 @@ class Extractor:
                        and not re.search(r"[.;\d]", text[b[1]:start])]
                 if run:
                     return run[-1]
-            if re.fullmatch(r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
+            if re.fullmatch(r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as|of (?:that|it|those|this) (?:was|were)|of (?:that|it) (?:was|were) spent on)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
                 return c
         # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
         before = [c for c in codes if c[1] <= start and len(PARENTHETICAL.sub("", text[c[1]:start])) <= CODE_GAP_BEFORE_CHARS]
@@ -1298,8 +1352,8 @@ class Extractor:
                 return c  # "97112 x 2u (30 min)"
             if re.fullmatch(r"\s*\d+\s*(?:min|mins|minutes|')\s*(?:x|×)\s*", between, re.I):
                 return c  # "97112 40 min x 2u"
-            if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of)\b|\d", between, re.I):
-                continue
+            if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of|other|remaining|rest)\b|\d", between, re.I):
+                continue  # "billing three units of 97112, the other five minutes was vitals": not the code's
             return c
         return None
 
@@ -1314,7 +1368,7 @@ class Extractor:
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
-            if any(e <= span.start_char and re.fullmatch(r"[ \t]*,?[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
+            if any(e <= span.start_char and re.fullmatch(r"[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
                 continue  # "Neuro re-ed total thirty five minutes": that code's total, not the visit's
             tail = text[span.end_char: span.end_char + 40]
             m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
@@ -1322,13 +1376,17 @@ class Extractor:
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
             head = text[max(0, span.start_char - 20): span.start_char]
-            m = re.search(r"(\d+)\s*(?:minutes?|mins?)\s*$", head, re.I)
+            # "Neuro re-ed 25 minutes, ther ex 13 minutes, 38 total": a bare number before "total" too
+            m = re.search(r"(\d+)\s*(?:minutes?|mins?)\s*$|(?<=[,;:] )(\d+)\s*$", head, re.I)
+            if m and m.group(1) is None and (int(m.group(2)) < MINUTES_BEFORE_BARE_TOTAL or not span.text.lower().startswith("total")
+                                             or re.match(r"\s*(?:reps?|units?|steps?|feet|ft|laps?|trials?)\b", text[span.end_char:], re.I)):
+                m = None
             drill_before = any(e.label_ == "TECHNIQUE" and sent_of(e).start == sent_of(span).start and e.end_char <= span.start_char
                                for e in ents_of(doc))  # "Wii Fit balance games 10 minutes total": the game's time
             if m and span.text.lower().startswith(("total", "minutes total")) and not drill_before:
                 s = span.start_char - (len(head) - m.start())
                 used.append((s, span.start_char))
-                return int(m.group(1)), ev(s, span.end_char)
+                return int(m.group(1) or m.group(2)), ev(s, span.end_char)
         return None, None
 
     # -- telehealth, mentions, statements ------------------------------------------------
@@ -1617,6 +1675,8 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
         return Timepoint.prior  # "(9 sec at 8 wk re-eval)"
     if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
         return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date
+    if re.match(r"\s*(?:on\s+(?:him|her|them)\s+)?(?:last|this past)\s+(?:week|month|visit|session|time|monday|tuesday|wednesday|thursday|friday)\b", after_head, re.I):
+        return Timepoint.prior  # "His PT got a Berg of 47 on him last week"
     if AGO.match(after_head):
         return Timepoint.prior  # "it was 9 seconds 2 weeks ago" (numbers are digits by now)
     near = before[-20:]

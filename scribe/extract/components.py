@@ -171,11 +171,19 @@ def plan_sections(text: str, heading: re.Pattern = PLAN_SECTION) -> list[tuple[i
     return out
 
 
+# a dose anywhere in a sentence: its drills were done, whatever else it says
+SENTENCE_DOSE = re.compile(r"\d+\s*(?:[x\u00d7](?=\s*\d)|(?:x|\u00d7|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|lengths?|minutes?|min|seconds?|sec|s)\b)", re.I)
+# the order decides: "I wanted her on the BOSU ... she said 'No way' ... we'll try next time" was not done
+SENTENCE_STATUS_GROUPS = (("sentence_not_performed", "not_performed"), ("sentence_historical", "historical"),
+                          ("sentence_planned", "planned"))
+
+
 class ConText:
     """Assigns `span._.status` to techniques (and `._.negated` to clinical mentions)."""
 
     def __call__(self, doc: Doc) -> Doc:
         self._modify(doc)
+        self._undosed_by_sentence(doc)
         for sent in sentences(doc):  # "Next week we'll add head turns while she walks the beam"
             if PLAN_OPENING.match(sent.text):
                 for ent in ents_of(doc):
@@ -194,6 +202,25 @@ class ConText:
                 if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and start <= ent.start_char < end and ent._.status == "performed":
                     ent._.status = "planned"
         return doc
+
+    def _undosed_by_sentence(self, doc: Doc) -> None:
+        """A drill named with no dose, no modifier of its own, in a sentence that says it
+        was not done, done before or is for later (rules/phrases.json, sentence_*): "Tried
+        to get her on the Wii ... and she said 'I don't play video games, honey' so we
+        skipped it"; "He said he did the Wii in acute care". A sentence with a dose in it
+        keeps its drills performed."""
+        for ent in ents_of(doc):
+            if ent.label_ not in ("TECHNIQUE", "EQUIPMENT") or ent._.status != "performed" or ent._.modifier is not None:
+                continue
+            sent = sent_of(ent)
+            if SENTENCE_DOSE.search(sent.text):
+                continue
+            if any(o.label_ == "TECHNIQUE" and o.end <= ent.start and o.text.lower() == ent.text.lower() for o in ents_of(doc)):
+                continue  # "... because she felt nauseous after the habituation sets": the drill named before
+            for group, status in SENTENCE_STATUS_GROUPS:
+                if any(sent.start <= s.start and s.end <= sent.end and not _overlaps(s, ent) for s in doc.spans.get(group, [])):
+                    ent._.status = status
+                    break
 
     def _modify(self, doc: Doc) -> None:
         mods = _modifiers(doc)

@@ -67,6 +67,11 @@ class Phrases(BaseModel):
     not_a_drill_before: list[str]  # "stepping instead of hopping": the drill was not done
     test_names: list[str]  # "mCTSIB cond 4 (EC foam) 12 s": a test, not a drill
     vague_not: list[str]  # "fine motor", "Okay, ...": the vague word in a phrase that is not vague
+    # a drill named with no dose in a sentence that says it was not done, done before, or
+    # is for later: "Tried to get her on the Wii ... she said 'I don't play video games' so we skipped it"
+    sentence_not_performed: list[str]
+    sentence_historical: list[str]
+    sentence_planned: list[str]
     functional_not: list[str]  # "blurred vision when he turns his head": a symptom's trigger, not a function
     home_program_cues: list[str]  # "Mom's going to keep up the sensory diet before school": homework
     home_program_headings: list[str]  # "HEP: hopscotch in driveway": homework, not today's drill
