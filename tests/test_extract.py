@@ -415,6 +415,7 @@ def test_extractor_starts_without_loading_torch():
          "therapeutic exercise was ten minutes.", {"97112": 28, "97110": 10}, None),
         ("Neuro re-ed 25 minutes, ther ex 13 minutes, 38 total.", {"97112": 25, "97110": 13}, 38),
         ("forty minutes of that was neuromuscular re-ed, the other five minutes was vitals.", {"97112": 40}, None),
+        ("Verbal cues for foot placement. Minutes, neuro re-ed twenty-five and gait thirteen.", {"97112": 25, "97116": 13}, None),
     ],
 )
 def test_minutes_in_many_voices(text, minutes, total):
@@ -590,6 +591,9 @@ def test_doses_in_more_voices(text, sets, reps, duration):
         ("97110 Ther ex - 16 min\n - Leg press 3x10 @ 60#\n - Lateral step-downs 6\" step 2x10", []),
         ("97112 NMR - 24 min\n - Lateral step-downs off a 6\" step 2x10 for balance", ["balance_training"]),
         ("Then reaching to the sticky notes I put up on the hallway wall, ten each side, SBA.", ["balance_training"]),
+        ("Standing at the kitchen counter, semi tandem progressing to full tandem, three holds of twenty seconds each.",
+         ["balance_training"]),
+        ("Therapeutic activities twelve minutes practicing turning at the fridge to get items out.", []),
     ],
 )
 def test_drills_and_not_drills_in_more_voices(text, categories):
@@ -663,6 +667,16 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("S: Pain 2/10. HEP compliant: SLS on pillow 3x30 sec daily.", ["historical"]),
         # a dose in the sentence keeps its drill performed
         ("Tandem stance 3 x 30 sec, she said no to the foam so we skipped it.", ["performed", "not_performed"]),
+        # batch r
+        ("Tandem stance was on the plan for today but uh his right knee was sore from raking leaves so we left that one off.",
+         ["not_performed"]),
+        ("- Optokinetic video (moving stripes) trialed at visit 3 -> HA 6/10, removed from program.", ["historical"]),
+        ("When she was at the hospital before coming here they had her doing the Biodex.", ["historical"]),
+        ("- Pt reports doing Romberg at kitchen counter daily per HEP.", ["historical"]),
+        ("- Wilbarger brushing protocol: held today, mom reports skin irritation on forearms.", ["not_performed"]),
+        ("I brought out the wobble board but he wouldn't get on it, he said quote it's too wiggly, so that one's off for now.",
+         ["not_performed"]),
+        ("Over the summer he did the robotic gait program at the children's hospital.", ["historical"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -704,6 +718,8 @@ def test_status_in_more_voices(text, statuses):
          [("berg_balance_scale", 22, "current"), ("berg_balance_scale", 17, "prior"), ("berg_balance_scale", 35, "goal")]),
         ("5xSTS: 10.4 s. ODI 32%.", [("five_times_sit_to_stand", 10.4, "current")]),
         ("Ten meter walk he make zero point six five meter per second.", [("ten_meter_walk_test", 0.65, "current")]),
+        ("TUG 14.2 s (IE 16.8 s). Pt remains at risk for falls (TUG > 11.5 s PD cutoff).",
+         [("timed_up_and_go", 14.2, "current"), ("timed_up_and_go", 16.8, "prior")]),
     ],
 )
 def test_measures_in_more_voices(text, expected):

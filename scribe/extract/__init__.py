@@ -417,9 +417,11 @@ class Extractor:
         return len(lead.split()) <= 2 and bool(re.match(
             r"\s*(?:\(?\s*\d{5}\s*\)?\s*)?(?:x\s*\d+\s*(?:min|minutes)?\s*)?(?:for\s+)?(?:\d+\s*(?:min|minutes)\s*)?"
             r"(?:(?:in|on|at|through|down|around|outside)\s+(?:the\s+)?[a-z]+(?:\s+[a-z]+)?\s*)?"  # "Gait training in the hallway, big steps"
-            r"(?:was|were|included|includes|consisted of|:|-|,)", after, re.I)
+            r"(?:was|were|included|includes|consisted of|practicing|practising|doing|working on|:|-|,)", after, re.I)
             # "Gait training in the parallel bars": where the other code's work was done
-            or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None)
+            or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None
+            # "Therapeutic activities twelve minutes practicing turning at the fridge": its time, then its work
+            or re.fullmatch(r"\s*(?:x\s*)?\d+\s*(?:min|mins|minutes)\s*,?\s*", after, re.I) is not None)
 
     def _listed_under_other_code(self, doc: Doc, span: Span) -> bool | None:
         """For a bulleted line under a line naming codes ("97110 Ther ex - 16 min\n - Lateral
@@ -722,6 +724,8 @@ class Extractor:
             between = text[prev.end_char:s.start_char] if prev is not None else ""
             same = prev is not None and sent_of(prev).start == sent_of(s).start \
                 and (prev._.status or "performed") == (s._.status or "performed")
+            if same and prev.id_ == s.id_ and re.fullmatch(r"\s*,?\s*(?:progressing|progressed|advancing|advanced)\s+to\s+(?:full\s+)?", between, re.I):
+                continue  # "semi tandem progressing to full tandem, three holds": one drill, made harder
             if same and prev.id_ == "perturbation_training" and s.id_ == "balance_training" and STANCE.search(s.text) \
                     and len(between) <= 40 and not re.search(r"\d|;|\bthen\b|\band\b", between):
                 continue  # "Perturbations on BOSU, R SL stance, therapist taps at pelvis": one perturbation entry (rule 4)
@@ -1121,6 +1125,8 @@ class Extractor:
             previous_end = e
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
+            if re.match(r"\s*(?:\w+\s+)?(?:cut-?\s?off|threshold|norms?|normative|cutoff score)\b", after, re.I):
+                continue  # "(TUG > 11.5 s PD cutoff)": a reference value, not the patient's
             if maximum is not None and re.search(r"\bon\s*$", window[max(0, s - 4):s], re.I) and value <= 12 and maximum <= 31:
                 continue  # "(prior 0.21 m/s on 2/3)": a date, not a score
             timepoint = _timepoint(before, after, self.phrases)
@@ -1269,8 +1275,8 @@ class Extractor:
         """Minutes said without the word right after a service, in a dictation that gives
         time in minutes: 'neuro re-ed thirty one minutes, gait training nine, total forty'."""
         text = text_of(doc)
-        if not MINUTES.search(text) and not re.search(r"\btotal\b", text, re.I):
-            return []
+        if not MINUTES.search(text) and not re.search(r"\btotal\b|\bminutes\b", text, re.I):
+            return []  # "Minutes, neuro re-ed twenty-five and gait thirteen": time is given in minutes
         out: list[tuple[int, int, CodeMinutes]] = []
         for c_start, c_end, code in codes:
             m = BARE_MINUTES.match(text, c_end)

@@ -17,7 +17,7 @@ TIME = rf"(?:{SEC}|{MIN})"
 ABOUT = r"(?:(?:about|around|approximately|roughly)\s+)?"
 SETS_WORD = r"(?:sets?|series|rounds?|trials?|bouts?|times through|passes|pass|laps?|lengths?|circuits?|cycles?|games|trips?|runs)\b"
 REPS_WORD = r"(?:reps?|repetitions?)\b"
-COUNT_WORD = r"(?:compressions|contractions|reaches|taps|catches|throws|tosses|kicks|squeezes|turns|jumps|hops|pulls|pushes|nudges)\b"
+COUNT_WORD = r"(?:compressions|contractions|reaches|taps|catches|throws|tosses|kicks|squeezes|turns|jumps|hops|pulls|pushes|nudges|perturbations|slips)\b"
 HOLD_WORD = r"(?:holds?|hold|bouts?|intervals?)"
 # words before a lone duration that make it a symptom's time course
 SYMPTOM_TIME = re.compile(r"(?:<|>|\bwithin|\bresolved|\blasting|\blasted|\bsubsided|\bsettled|\bclearing|\bcleared|\bfatigued|\btired|\bstopped|\bafter)\s*(?:in\s+|at\s+)?(?:about\s+|around\s+|under\s+|less than\s+)?$", re.I)
