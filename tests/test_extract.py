@@ -677,6 +677,15 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("I brought out the wobble board but he wouldn't get on it, he said quote it's too wiggly, so that one's off for now.",
          ["not_performed"]),
         ("Over the summer he did the robotic gait program at the children's hospital.", ["historical"]),
+        # batch j (held-out once, then learnt from)
+        ("At his IEP evaluation we had him on the balance beam.", ["historical"]),
+        ("NMES to quad w/ stim unit held - small area of drainage at distal incision, MD notified.", ["not_performed"]),
+        ("The Ekso exoskeleton was scheduled but we had to hold it, the unit was out for repair.", ["not_performed"]),
+        ("We used EMG biofeedback for the left hip flexors at his last two sessions.", ["historical"]),
+        ("Wobble board I want to try but patient refuse, he is afraid.", ["not_performed"]),
+        ("Standing on the balance board was discussed but with posterior precautions we're not doing it today.", ["not_performed"]),
+        ("We did mirror therapy at the evaluation but not today.", ["historical"]),
+        ("- Wii Fit: pt declined (\"not a video game person\")", ["not_performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -967,3 +976,43 @@ def test_a_codes_minutes_said_again_with_the_device_are_not_a_second_bout():
 )
 def test_a_dose_said_once_for_several_drills(text, doses):
     assert [(t.sets, t.reps, t.duration_seconds) for t in extract(text).techniques] == doses
+
+
+def test_a_drill_after_a_run_on_deficit_is_still_a_drill():
+    # no punctuation: "we started" opens the next clause, away from "poor postural alignment"
+    (t,) = extract("day nineteen of her stay she was seen for neuro re ed twenty six minutes "
+                   "she continues with decreased standing balance and poor postural alignment with a lateral lean to the left "
+                   "we started seated on the therapy ball working on finding midline two sets of two minutes with tactile cues").techniques
+    assert (t.category, t.sets, t.duration_seconds) == ("postural_retraining", 2, 120.0)
+    # ", we started that but stopped": the same drill, not a new clause
+    (t,) = extract("Then prone on the scooter board pulling himself along the rope for postural control, we started that "
+                   "but stopped after two laps because his head was pounding, and we sat him down in the dark corner for a "
+                   "couple minutes while he rested and drank some water.").techniques
+    assert t.sets == 2
+
+
+@pytest.mark.parametrize("text", ["Walked in the hallway with head turns, a few laps, she did good.",
+                                  "Ambulated with horizontal head turns x 3 laps."])
+def test_walking_with_head_turns_is_vestibular(text):
+    assert [t.category for t in extract(text).techniques] == ["vestibular_training"]
+
+
+@pytest.mark.parametrize(
+    "text, dose",
+    [
+        ("We do step taps to the four inch step, alternate legs, three sets ten, with stand by assist.", (3, 10, None)),
+        ("PNF pelvic patterns in side lying, two times ten, tactile cue on the pelvis.", (2, 10, None)),
+        ("Tandem walking 3 times 20 feet.", (3, None, None)),
+        ("Tandem stance three times 30 seconds.", (3, None, 30.0)),
+        # "serial 7s" is the dual task, not seconds; the bracket names the same drill
+        ("- Tandem walk w/ serial 7s (dual task), 4 passes x 20 ft, SBA", (4, None, None)),
+    ],
+)
+def test_doses_in_quick_speech(text, dose):
+    (t,) = extract(text).techniques
+    assert (t.sets, t.reps, t.duration_seconds) == dose
+
+
+def test_a_bracketed_earlier_value_does_not_make_the_other_side_earlier():
+    facts = extract("O: SLS test EC R 8 sec (4 sec at IE), L 22 sec.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(8, "current"), (4, "prior"), (22, "current")]

@@ -70,6 +70,8 @@ KNOWN_TECHNIQUE_MISSES = {
     "s14_sensory_peds_ot": "'Prone on the scooter board ..., prone extension' is read as motor control; the held brushing is merged away",
     "s18_sca_nonnative": "'semi-tandem stance and I am giving him small perturbations' is labelled one perturbation entry; the rules read two",
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
+    "j10_cp_school_based_peds": "'We tried the trampoline, he did five jumps and then he didn't want to continue': a drill in the therapist's own words "
+                                "in a sentence that says it was stopped is not read as a drill",
 }
 
 

@@ -510,6 +510,7 @@ class Extractor:
                and self._scored_drill(doc, e) is None and not self._not_todays_drill(doc, e)]
         raw = [e for e in raw if not (COUNTED.search(text_of(doc)[max(0, e.start_char - 12):e.start_char]) and any(
             o.end_char <= e.start_char and sent_of(o).start == sent_of(e).start for o in raw))]
+        raw = [e for e in raw if not _in_patients_words(text_of(doc), e.start_char, e.end_char)]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -667,7 +668,8 @@ class Extractor:
                 out.append(s)
                 continue
             gap = text[s.end_char:nxt.start_char]
-            if re.fullmatch(r"\s*\(\s*", gap):
+            if re.fullmatch(r"\s*\(\s*", gap) or (nxt.id_ == s.id_ and re.fullmatch(r"\s*(?:w/|with)\s+[a-z0-9 '-]{1,30}\(\s*", gap, re.I)):
+                # "Tandem walk w/ serial 7s (dual task), 4 passes": the bracket names the same drill
                 out.append(s)
                 skip.add(i + 1)
                 continue
@@ -1121,6 +1123,8 @@ class Extractor:
         previous_end = 0
         for k, (s, e, value, maximum, unit) in enumerate(values):
             before = window[previous_end:s].lower()
+            aside = ")" in before  # "R 8 sec (4 sec at IE), L 22 sec": the bracketed value is an aside
+            before = before[before.rfind(")") + 1:]
             after = window[e: values[k + 1][0] if k + 1 < len(values) else len(window)].lower()
             previous_end = e
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
@@ -1132,7 +1136,7 @@ class Extractor:
             timepoint = _timepoint(before, after, self.phrases)
             if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
                 timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
-            if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and timepoint is Timepoint.current \
+            if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and not aside and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
             if goal_sentence and timepoint is Timepoint.current:
@@ -1552,6 +1556,19 @@ class Extractor:
             if has("plan_cues", sent) and not goal:  # a goal is shown once, under Goals
                 plan.append(st)
         return goals, changes, limitations, responses, plan
+
+
+# the patient's own words in quotes: '(declined: "not a video game person")',
+# 'she said "I don't do the Wii"'; a quoted drill name alone ('"clock" reaches') is the drill
+PATIENTS_WORDS = re.compile(r'["\u201c]([^"\u201d\n]{3,160})["\u201d]')
+FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|me|my|not|don't|can't|won't)\b", re.I)
+
+
+def _in_patients_words(text: str, start: int, end: int) -> bool:
+    for m in PATIENTS_WORDS.finditer(text, max(0, start - 160), min(len(text), end + 160)):
+        if m.start(1) <= start and end <= m.end(1) and FIRST_PERSON.search(m.group(1)):
+            return True
+    return False
 
 
 def _full_sentence_before(text: str, at: int) -> str:

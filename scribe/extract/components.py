@@ -103,7 +103,10 @@ class PhraseGroups:
 LONG_SENTENCE_TOKENS = 40
 # "eyes open then eyes closed": a variation of the same drill, not a new clause
 SAME_DRILL_AFTER_THEN = {"eyes", "ec", "eo", "with", "without", "w/", "w/o", "vertical", "horizontal", "vert", "horiz", "left", "right", "backward", "backwards"}
-CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he")}
+CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he"),
+                  ("we", "started"), ("we", "began"), ("we", "worked"), ("we", "practiced"), ("we", "progressed")}
+# "... the rocker board that we started last week": a clause that belongs to the words before
+SUBORDINATE_BEFORE = {"that", "which", "what", "when", "where", "if", "as", "since", "because", "so", "until", "once", "before", "after"}
 
 
 @Language.component("scribe_clauses")
@@ -123,6 +126,9 @@ def split_clauses(doc: Doc) -> Doc:
                 nxt = doc[i + len(words) if words in CLAUSE_OPENERS else i + 1]
                 if nxt.lower_ in SAME_DRILL_AFTER_THEN:
                     continue  # "semi tandem eyes open then eyes closed three by thirty": one drill
+                if words[0] == "we" and (doc[i - 1].is_punct or doc[i - 1].lower_ in SUBORDINATE_BEFORE
+                                         or nxt.lower_ in ("that", "it", "this", "them", "those", "but")):
+                    continue  # "..., we started that but stopped after two laps": the same drill
                 if not doc[i - 1].is_punct or doc[i - 1].text == ",":
                     doc[i].is_sent_start = True
     return doc
@@ -218,7 +224,8 @@ class ConText:
             if any(o.label_ == "TECHNIQUE" and o.end <= ent.start and o.text.lower() == ent.text.lower() for o in ents_of(doc)):
                 continue  # "... because she felt nauseous after the habituation sets": the drill named before
             for group, status in SENTENCE_STATUS_GROUPS:
-                if any(sent.start <= s.start and s.end <= sent.end and not _overlaps(s, ent) for s in doc.spans.get(group, [])):
+                if any(sent.start <= s.start and s.end <= sent.end and not (ent.start <= s.start and s.end <= ent.end)
+                       for s in doc.spans.get(group, [])):  # a cue that runs past the name: 'stim unit held'
                     ent._.status = status
                     break
 

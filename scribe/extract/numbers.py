@@ -41,11 +41,13 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     # 3 sets of 10 reps with 5 second holds handled piecewise below
     (re.compile(rf"\b{NUM}\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})\s*(?:of|x|×)\s*{ABOUT}{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     # "4 x 20 ft": four lengths of a distance, not 20 reps
-    (re.compile(rf"\b{NUM}\s*(?:x|×|by|{SETS_WORD}\s*(?:of|x|×))\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
+    (re.compile(rf"\b{NUM}\s*(?:x|×|by|times|{SETS_WORD}\s*(?:of|x|×)?)\s*{NUM}\s*(?:ft|feet|foot|m|meters?|metres?|yards?|yds?)\b", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}\s*(?:of|x|×)\s*{NUM}(?:\s*{REPS_WORD})?", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*(?:x|×|by)\s*{NUM}\s*({TIME}|\")(?:\s*{HOLD_WORD})?", re.I), ("sets", "duration")),
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
+    # "three sets ten", "two times ten": sets then repetitions in quick speech
+    (re.compile(rf"\b{NUM}\s*(?:sets?|rounds?|times)\s+{NUM}\b(?!\s*(?:{TIME}|/|%|\.\d|{SETS_WORD}|(?:a|per|each|every)\s+(?:day|week)))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
     # "three thirty second trials"
     (re.compile(rf"\b{NUM}\s+{NUM}\s*[- ]?({TIME})\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})", re.I), ("sets", "duration")),
@@ -100,7 +102,7 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
                 continue
             if kinds == ("duration",) and SYMPTOM_TIME.search(text[max(0, m.start() - 20):m.start()]):
                 continue  # "dizziness resolved < 30 sec": how long a symptom lasted, not a dose
-            if kinds == ("duration",) and re.fullmatch(r"\d+s", m.group().strip()) and re.search(r"\bby\s*$", text[max(0, m.start() - 6):m.start()]):
+            if kinds == ("duration",) and re.fullmatch(r"\d+s", m.group().strip()) and re.search(r"\b(?:by|serial)\s*$", text[max(0, m.start() - 8):m.start()]):
                 continue  # "counting backward by 3s": threes, not seconds
             out.extend(params)
             for i in range(m.start(), m.end()):
