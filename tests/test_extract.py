@@ -686,6 +686,20 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("Standing on the balance board was discussed but with posterior precautions we're not doing it today.", ["not_performed"]),
         ("We did mirror therapy at the evaluation but not today.", ["historical"]),
         ("- Wii Fit: pt declined (\"not a video game person\")", ["not_performed"]),
+        # batch i (held-out k once, then learnt from)
+        ("so we skipped the rocker board today she did the lokomat three times a week at the inpatient rehab unit at saint "
+         "lukes before she came to us", ["not_performed", "historical"]),
+        ("The Lokomat session we had booked did not happen, the machine is down for service until Thursday.", ["not_performed"]),
+        ("Per acute care PT notes, semi-tandem stance was trialed at bedside prior to d/c to SNF.", ["historical"]),
+        ("At his previous clinic in Tucson he had treadmill perturbation training in a harness for about two months.", ["historical"]),
+        ("He told me the inpatient rehab had him on the Biodex balance machine twice a day after surgery.", ["historical"]),
+        ("- EMG biofeedback to L glute med planned for today NOT done - electrodes would not stay on, pt diaphoretic",
+         ["not_performed"]),
+        ("We usually finish with jumping on the mini trampoline but the PE department had it locked up for field day, "
+         "so no trampoline today.", ["not_performed"]),
+        ("I set up the shaving cream tactile bin after that and he refused, gagging and crying before his hand went in, "
+         "so we stopped and put it away.", ["not_performed"]),
+        ("His private OT over the summer had him doing Interactive Metronome, mom mentioned it at the IEP meeting.", ["historical"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -1016,3 +1030,9 @@ def test_doses_in_quick_speech(text, dose):
 def test_a_bracketed_earlier_value_does_not_make_the_other_side_earlier():
     facts = extract("O: SLS test EC R 8 sec (4 sec at IE), L 22 sec.")
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(8, "current"), (4, "prior"), (22, "current")]
+
+
+def test_minutes_said_about_before_the_visit_total_in_a_run_on():
+    facts = extract("goal TUG under fifteen seconds neuro re-ed about twenty five minutes total visit thirty minutes")
+    assert [(m.code, m.minutes) for m in facts.minutes] == [("97112", 25)]
+    assert facts.total_treatment_minutes == 30

@@ -72,6 +72,15 @@ KNOWN_TECHNIQUE_MISSES = {
     "h14_telehealth_stroke_no_modifier": "alternating toe taps to tape marks labelled coordination work; LABELLING.md makes toe taps to a target balance work",
     "j10_cp_school_based_peds": "'We tried the trampoline, he did five jumps and then he didn't want to continue': a drill in the therapist's own words "
                                 "in a sentence that says it was stopped is not read as a drill",
+    "i01_stroke_runon_rocker_afraid": "run-on with no full stops: 'her main problems are standing balance and motor control ... "
+                                      "weight shifting three sets of ten' reads the deficit as a drill (the dose belongs to the next one), "
+                                      "and the rocker board 'set up ... but' before it was skipped is read as a second drill",
+    "i10_hh_ms_runon_fatigue_maintain": "run-on: 'so we skipped the marching she used an e stim unit ... at the MS center last year' "
+                                        "joins last year's e-stim to today's skipped marching",
+    "i11_ankle_sprain_emr_hops_clearance_units_wrong": "'Lateral hops NOT attempted - ortho has not cleared plyometrics yet': the reason "
+                                                       "names the same drill again and the rules read two",
+    "i13_peds_cp_trampoline_scared_did_well": "'I had the trampoline out for jumping but ... she wouldn't climb on': trampoline jumping "
+                                              "named this way is not a drill name the rules know",
 }
 
 

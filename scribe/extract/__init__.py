@@ -37,7 +37,10 @@ from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnam
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
 # how far (characters) a minutes figure may sit from the code or service it belongs to
-CODE_GAP_BEFORE_CHARS = 40
+CODE_GAP_BEFORE_CHARS = 50
+PURPOSE_NAME = re.compile(r"(?:proprioception|position sense|balance|postural control|trunk control|coordination)$", re.I)
+PURPOSE_FOR = re.compile(r"\bfor\s+(?:the\s+|his\s+|her\s+)?(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?$", re.I)
+WHERE_STOOD = re.compile(r"(?:stood|standing)\s+(?:in|between|at)\s+(?:the\s+)?(?:parallel|p)\s+bars", re.I)
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
 NEURO_REED_CODE = "97112"
@@ -511,6 +514,11 @@ class Extractor:
         raw = [e for e in raw if not (COUNTED.search(text_of(doc)[max(0, e.start_char - 12):e.start_char]) and any(
             o.end_char <= e.start_char and sent_of(o).start == sent_of(e).start for o in raw))]
         raw = [e for e in raw if not _in_patients_words(text_of(doc), e.start_char, e.end_char)]
+        # "BAPS lvl 3 seated then standing for R ankle proprioception 2x20": the purpose of the drill before
+        raw = [e for e in raw if not (
+            PURPOSE_NAME.search(e.text) and PURPOSE_FOR.search(text_of(doc)[max(sent_of(e).start_char, e.start_char - 20):e.start_char])
+            and any(o.label_ in ("TECHNIQUE", "EQUIPMENT") and sent_of(o).start == sent_of(e).start and o.end_char <= e.start_char
+                    for o in ents_of(doc)))]
         spans: list[Span] = []
         heading: Span | None = None
         for e in raw:
@@ -639,6 +647,13 @@ class Extractor:
             s.id_ not in DEVICE_CATEGORIES and WITH_DEVICE.search(text_of(doc)[sent_of(s).start_char:s.start_char])
             and any(d.id_ in DEVICE_CATEGORIES and sent_of(d).start == sent_of(s).start and d.end_char <= s.start_char
                     and (d._.status or "performed") == (s._.status or "performed") for d in spans))]
+        # "the Wii Fit balance board, the ski slalom game, twelve minutes, standing in the parallel
+        # bars, min assist": after a drill and its dose, where it was done, not a second drill
+        spans = [s for i, s in enumerate(spans) if not (
+            i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
+            and DRILL_DOSE.search(text_of(doc)[spans[i - 1].end_char:s.start_char])
+            and re.search(r",\s*$", text_of(doc)[spans[i - 1].end_char:s.start_char])
+            and not DRILL_DOSE.search(text_of(doc)[s.end_char:(spans[i + 1].start_char if i + 1 < len(spans) and sent_of(spans[i + 1]).start == sent_of(s).start else sent_of(s).end_char)]))]
         keep = []
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
@@ -761,6 +776,8 @@ class Extractor:
         lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
         lead = re.split(r"[;:]|\d", lead)[-1]  # back to the previous dose or list item only
         drill = SIDE_WORDS.sub("", (lead + re.split(r"\bthen\b", text_of(doc)[span.start_char:end], flags=re.I)[0]).lower())
+        # "for the ankle position sense", "for her hip proprioception": the purpose without its article
+        clause, drill = (re.sub(r"\b(for|on|work on)\s+(?:the|his|her|their)\s+", r"\1 ", x) for x in (clause, drill))
         if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
             return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
         # "For timing and coordination, marching in place to the metronome": the purpose said first
@@ -1134,8 +1151,9 @@ class Extractor:
             if maximum is not None and re.search(r"\bon\s*$", window[max(0, s - 4):s], re.I) and value <= 12 and maximum <= 31:
                 continue  # "(prior 0.21 m/s on 2/3)": a date, not a score
             timepoint = _timepoint(before, after, self.phrases)
-            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
-                timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"
+            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:(?:at|on|in)\s+(?:[a-z/-]+\s+){1,4}?)?(?:i think\s+|i believe\s+)?"
+                                      r"(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
+                timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"; "..., at start of care she was 19 seconds"
             if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and not aside and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
@@ -1179,14 +1197,14 @@ class Extractor:
         activities: set[int] = set()  # minutes said of an activity named after the code
         for m in MINUTES.finditer(text):
             # "neuromuscular re-education thirty eight minutes total today": the code's total
-            named = any(e <= m.start() and re.fullmatch(r"[\s,:-]*(?:was|for|x)?\s*", text[e:m.start()], re.I)
+            named = any(e <= m.start() and re.fullmatch(r"[\s,:-]*(?:was|for|x)?\s*(?:about|approximately|approx\.?|around|roughly)?\s*", text[e:m.start()], re.I)
                         and not any(e2 <= b and b - e2 < 25 for _, e2, _ in codes)  # "Ther act and neuro re-ed, 45 minutes total"
                         for b, e, _ in codes)
             # "Neuro re-ed total thirty five minutes": the code's own total
             code_total = any(CODE_TOTAL.fullmatch(text[e:m.start()]) for _, e, _ in codes if e <= m.start())
             if not code_total and (any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
-            ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:treatment\s+time\s+|time\s+|of\s+)?\d)", text[m.end():m.end() + 30], re.I))):
+            ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:(?:treatment|tx|visit|session)\s+)?(?:time\s+|of\s+|was\s+|is\s+)?\d)", text[m.end():m.end() + 30], re.I))):
                 continue
             code = self._code_for(m.start(), m.end(), codes, text)
             if code is None:
@@ -1634,7 +1652,7 @@ def _score_values(window: str):
                 continue  # "TUG 16.4 s w/ 4WW": a four-wheeled walker, not a score
             after = window[m.end():m.end() + 10]
             if (re.match(r"\s*(?:x|×|sets?|reps?|times|by\s+\d)\b", after, re.I) and unit != "feet") or (
-                    re.match(r"\s*(?:minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet)\b", after, re.I)
+                    re.match(r"\s*(?:minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet|wheeled|wheel|point|pronged|prong)\b", after, re.I)
                     and unit in (None, "points", "percent")):  # "85 m wk 1": a distance, then the week it was
                 continue
         yield m.start(), m.end(), value, maximum, unit

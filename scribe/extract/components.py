@@ -101,6 +101,8 @@ class PhraseGroups:
 # standing on the Airex ... and then stepping across ... and we held off on ..."): its
 # clauses are split where a new action starts, so sentence-level rules see clauses
 LONG_SENTENCE_TOKENS = 40
+# in a run-on dictation with no full stops, a sentence cue speaks of drills this near it
+RUN_ON_CUE_TOKENS = 20
 # "eyes open then eyes closed": a variation of the same drill, not a new clause
 SAME_DRILL_AFTER_THEN = {"eyes", "ec", "eo", "with", "without", "w/", "w/o", "vertical", "horizontal", "vert", "horiz", "left", "right", "backward", "backwards"}
 CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he"),
@@ -225,6 +227,7 @@ class ConText:
                 continue  # "... because she felt nauseous after the habituation sets": the drill named before
             for group, status in SENTENCE_STATUS_GROUPS:
                 if any(sent.start <= s.start and s.end <= sent.end and not (ent.start <= s.start and s.end <= ent.end)
+                       and (len(sent) <= LONG_SENTENCE_TOKENS or abs(s.start - ent.start) <= RUN_ON_CUE_TOKENS)
                        for s in doc.spans.get(group, [])):  # a cue that runs past the name: 'stim unit held'
                     ent._.status = status
                     break
@@ -238,8 +241,9 @@ class ConText:
         for m in mods:
             if m[1] == "PSEUDO":
                 continue
-            if any(_overlaps(m[0], p[0]) for p in pseudo):
-                continue
+            if any(_overlaps(m[0], p[0]) and not (m[0].start <= p[0].start and p[0].end <= m[0].end and len(m[0]) > len(p[0]))
+                   for p in pseudo):
+                continue  # but a longer modifier holding a pseudo one wins: "before she came to us" over "before she'
             if any(o is not m and o[1] != "PSEUDO" and o[0].start <= m[0].start and m[0].end <= o[0].end and len(o[0]) > len(m[0]) for o in mods):
                 continue
             live.append(m)
