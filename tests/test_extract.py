@@ -700,6 +700,12 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("I set up the shaving cream tactile bin after that and he refused, gagging and crying before his hand went in, "
          "so we stopped and put it away.", ["not_performed"]),
         ("His private OT over the summer had him doing Interactive Metronome, mom mentioned it at the IEP meeting.", ["historical"]),
+        # batch aa (held-out once, then learnt from)
+        ("Armeo Spring session for the R upper extremity is on the schedule for tomorrow morning per team conference.", ["planned"]),
+        ("She moved up from Florida in the summer; she did the Biodex balance system twice a week at her old clinic down there.",
+         ["historical"]),
+        ("The team sent in the request for an exoskeleton trial for after discharge; still waiting on the insurance approval.",
+         ["planned"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -1036,3 +1042,49 @@ def test_minutes_said_about_before_the_visit_total_in_a_run_on():
     facts = extract("goal TUG under fifteen seconds neuro re-ed about twenty five minutes total visit thirty minutes")
     assert [(m.code, m.minutes) for m in facts.minutes] == [("97112", 25)]
     assert facts.total_treatment_minutes == 30
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a run-on's deficit words before "we started" are not the drill's purpose
+        ("main problems right now are her standing balance and poor motor control of the right leg she still catches her "
+         "right toe on curbs when she is tired we started with neuro re-ed weight shifting toward the right in standing in "
+         "front of the mirror three sets of ten", [("balance_training", 3, 10, None)]),
+        # "bouts 3-4 standing on foam pad" varies the drill, it is not a second one
+        ("1) VOR x1 horizontal, letter target at 3 ft. 4 bouts x 45 sec; bouts 1-2 seated, bouts 3-4 standing on foam pad.",
+         [("vestibular_training", 4, None, 45.0)]),
+        ("Stepping over pool noodles laid across the floor as an obstacle path, three rounds, one hand held.",
+         [("balance_training", 3, None, None)]),
+        ("Y balance reach standing on right leg, anterior, posteromedial, posterolateral, 3 set of 5 for each direction.",
+         [("balance_training", 3, 5, None)]),
+        ("Single leg stand on the BOSU for ankle proprioception, 3 time 30 second.", [("proprioceptive_training", 3, None, 30.0)]),
+        ("Rapid alternating toe taps with the left foot, two bouts of twenty seconds.", [("motor_control", 2, None, 20.0)]),
+        ("- Large-amplitude stepping fwd/lat, BIG-style, 2x10 each direction, CGA", [("motor_control", 2, 10, None)]),
+        # the stim unit's drill is the FES entry
+        ("97112, 30 min: FES to R wrist extensors and finger flexors with the stim unit, triggered grasp and release of cones, "
+         "3 sets of 10, min A.", [("functional_electrical_stimulation", 3, 10, None)]),
+        # a line under another code
+        ("TherAct 10 min: sit <> stand w/c to RW x 6, VC for hand placement; stand pivot w/c <> bed x 2, min A.", []),
+        ("Pull-out session, 30 min, logged as 97112 x 30 min for Medicaid school-based billing.", []),
+    ],
+)
+def test_drills_from_batch_aa(text, expected):
+    assert [(t.category, t.sets, t.reps, t.duration_seconds) for t in extract(text).techniques] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Single leg stance right side eyes open 14 second today, last week 9 second, the goal is 30 second.",
+         [(14, "current"), (9, "prior"), (30, "goal")]),
+        ("DGI 17/24 today. DGI still below 19, indicating continued fall risk with head motion during gait.", [(17, "current")]),
+        ("timed up and go twenty one point three seconds her goal is to get up the two steps at the front door", [(21.3, "current")]),
+        ("Five times sit to stand today sixteen point two seconds, at start of care she was nineteen seconds.",
+         [(16.2, "current"), (19, "prior")]),
+        ("TUG eighteen point two seconds with the four wheeled walker, last month twenty two seconds.",
+         [(18.2, "current"), (22, "prior")]),
+    ],
+)
+def test_scores_from_batches_i_and_aa(text, expected):
+    assert [(m.value, m.timepoint.value) for m in extract(text).measures] == expected

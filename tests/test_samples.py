@@ -81,6 +81,10 @@ KNOWN_TECHNIQUE_MISSES = {
                                                        "names the same drill again and the rules read two",
     "i13_peds_cp_trampoline_scared_did_well": "'I had the trampoline out for jumping but ... she wouldn't climb on': trampoline jumping "
                                               "named this way is not a drill name the rules know",
+    "aa05_school_ot_dcd": "'introduce jumping jacks ... once his galloping is consistent': a drill named as the condition for a "
+                          "plan is read as a second planned drill",
+    "aa14_op_ot_cva_strength_in_nmr": "'Stacking cones ... onto a shelf ... with the left hand' is labelled coordination work; the "
+                                      "rules read reaching to a shelf as balance work (one hand said after the dose reads the same way in 70)",
 }
 
 

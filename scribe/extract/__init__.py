@@ -40,6 +40,9 @@ STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned
 CODE_GAP_BEFORE_CHARS = 50
 PURPOSE_NAME = re.compile(r"(?:proprioception|position sense|balance|postural control|trunk control|coordination)$", re.I)
 PURPOSE_FOR = re.compile(r"\bfor\s+(?:the\s+|his\s+|her\s+)?(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?$", re.I)
+BOUTS_OF = re.compile(r"\b(?:bouts?|sets?|trials?|rounds?|reps?)\s+\d+(?:\s*(?:-|to|and|&)\s*\d+)?\s*$", re.I)
+BOUTS_ON = re.compile(r"\b(?:bouts?|sets?|trials?|rounds?|reps?)\s+\d+(?:\s*(?:-|to|and|&)\s*\d+)?\s+(?:(?:standing|stood|sitting|seated|kneeling)\s+)?(?:on|in|at)\s+(?:the\s+|a\s+)?$", re.I)
+SETS_OF_REPS = re.compile(r"\b\d+\s*(?:sets?\s*(?:of|x)|x)\s*\d+\b", re.I)
 WHERE_STOOD = re.compile(r"(?:stood|standing)\s+(?:in|between|at)\s+(?:the\s+)?(?:parallel|p)\s+bars", re.I)
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
@@ -396,8 +399,9 @@ class Extractor:
                 return True  # "HEP: hopscotch in driveway"
         clause = re.split(r"[;]|\band then\b|\bthen\b|\band (?:his|her|their)\b", text[max(sent.start_char, ent.start_char - 60):min(sent.end_char, ent.end_char + 60)].lower())
         local = next((c for c in clause if ent.text.lower() in c), "")
-        if _has_any(local, self.phrases.test_names):
-            return True  # "mCTSIB cond 4 (EC foam) 12 s"
+        if _has_any(local, self.phrases.test_names) and not (
+                any(ent.text.lower() in t and t in local for t in self.phrases.test_names) and SETS_OF_REPS.search(sent.text)):
+            return True  # "mCTSIB cond 4 (EC foam) 12 s"; not "Y balance reach ..., 3 set of 5 each direction"
         if _has_any(local, self.phrases.home_program_cues) and not DRILL_DOSE.search(local):
             return True  # "Mom's going to keep up the sensory diet before school"
         return self._under_other_code(doc, ent)
@@ -462,7 +466,7 @@ class Extractor:
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
-                    r"|\s*,?\s*(?:\w+,?\s+){0,6}\d+(?:\.\d+)?\s*(?:seconds|secs?|s)\b", rest, re.I) \
+                    r"|\s*,?\s*(?:\w+,?\s+){0,6}\d+(?:\.\d+)?\s*(?:seconds?|secs?|s)\b", rest, re.I) \
                 and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b|\d\s*(?:by|x)\s*\d", rest[:50], re.I) \
                 and not (re.search(r"\bfor\s+\d", rest[:50]) and not re.search(r"\b(?:today|was|were|at eval\w*|last\s+\w+)\b", rest[:90], re.I)):
             return measure
@@ -514,6 +518,8 @@ class Extractor:
         raw = [e for e in raw if not (COUNTED.search(text_of(doc)[max(0, e.start_char - 12):e.start_char]) and any(
             o.end_char <= e.start_char and sent_of(o).start == sent_of(e).start for o in raw))]
         raw = [e for e in raw if not _in_patients_words(text_of(doc), e.start_char, e.end_char)]
+        # "4 bouts x 45 sec; bouts 1-2 seated, bouts 3-4 standing on foam pad": a variation of the drill's bouts
+        raw = [e for e in raw if not BOUTS_OF.search(text_of(doc)[max(0, e.start_char - 20):e.start_char])]
         # "BAPS lvl 3 seated then standing for R ankle proprioception 2x20": the purpose of the drill before
         raw = [e for e in raw if not (
             PURPOSE_NAME.search(e.text) and PURPOSE_FOR.search(text_of(doc)[max(sent_of(e).start_char, e.start_char - 20):e.start_char])
@@ -608,7 +614,8 @@ class Extractor:
                 o.label_ == "MEASURE" and self._as_drill(doc, o).label_ == "MEASURE" and o.end_char <= e.start_char and re.fullmatch(
                     r"\s*(?:test\s+)?(?:was\s+)?(?:(?:in|on|with|using|at)\s+(?:the\s+|a\s+)?)?", text_of(doc)[o.end_char:e.start_char], re.I)
                 for o in ents_of(doc)) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
-            if category and (strength_next or tested or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
+            varied = BOUTS_ON.search(text_of(doc)[max(0, e.start_char - 45):e.start_char])  # "bouts 3-4 standing on foam pad"
+            if category and (strength_next or tested or varied or self._describes_deficit(doc, e) or self._not_todays_drill(doc, e)):
                 category = None  # "BOSU squats" is strength work; "A: ... on compliant surface" a deficit
             # "stance on foam EC, feet together, 4 x 30s": the surface of the drill named next
             surface = any(t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start
@@ -617,7 +624,10 @@ class Extractor:
                 # "We used the EMG biofeedback on the wrist extensors, grasp and release of blocks":
                 # a drill done on a device is the device's work (LABELLING.md, rule 2)
                 i, t = next((i, t) for i, t in enumerate(spans) if t.start_char >= e.end_char and sent_of(t).start == sent_of(e).start)
-                if t.id_ not in DEVICE_CATEGORIES:
+                if t.id_ not in DEVICE_CATEGORIES and any(d.id_ == category and sent_of(d).start == sent_of(e).start and d.end_char <= e.start_char
+                                                          and (d._.status or "performed") == (t._.status or "performed") for d in spans):
+                    spans.pop(i)  # "FES to R wrist extensors ... with the stim unit, triggered grasp and release of cones": one FES entry
+                elif t.id_ not in DEVICE_CATEGORIES:
                     relabelled = Span(doc, t.start, t.end, label="TECHNIQUE", span_id=category)
                     relabelled._.status = t._.status
                     spans[i] = relabelled
@@ -774,7 +784,8 @@ class Extractor:
         clause = SIDE_WORDS.sub("", text_of(doc)[span.start_char:end].lower())  # "for R knee proprio"
         clause = re.split(r"\bthen\b", clause)[0]  # "four passes and then for coordination, toe taps": the next drill's
         lead = text_of(doc)[max([sent_of(span).start_char, *earlier]):span.start_char]
-        lead = re.split(r"[;:]|\d", lead)[-1]  # back to the previous dose or list item only
+        # back to the previous dose or list item only, and in a run-on to the clause that opens the drill
+        lead = re.split(r"[;:]|\d|\b(?:we|i)\s+(?:started|began|did|worked)\b", lead, flags=re.I)[-1]
         drill = SIDE_WORDS.sub("", (lead + re.split(r"\bthen\b", text_of(doc)[span.start_char:end], flags=re.I)[0]).lower())
         # "for the ankle position sense", "for her hip proprioception": the purpose without its article
         clause, drill = (re.sub(r"\b(for|on|work on)\s+(?:the|his|her|their)\s+", r"\1 ", x) for x in (clause, drill))
@@ -930,6 +941,11 @@ class Extractor:
             if any(sent.start <= e.start < sent.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
                    for e in ents_of(doc)):
                 continue  # a test's result, or another code's work
+            line_start = text.rfind("\n", 0, p.start) + 1
+            line_codes = [e for e in ents_of(doc) if e.label_ == "CPT" and line_start <= e.start_char < p.start]
+            if line_codes and line_codes[-1].id_ != "97112" and re.fullmatch(r"\s*(?:[-*]\s*)?", text[line_start:line_codes[0].start_char]) \
+                    and len(line_codes) == 1:
+                continue  # "TherAct 10 min: sit <> stand x 6; stand pivot w/c <> bed x 2": the line's code is another
             if any(sent.start_char <= s.start_char < sent.end_char for s in doc.spans.get("strength", [])) \
                     or self._listed_under_other_code(doc, at):
                 continue
@@ -1148,6 +1164,8 @@ class Extractor:
                 continue
             if re.match(r"\s*(?:\w+\s+)?(?:cut-?\s?off|threshold|norms?|normative|cutoff score)\b", after, re.I):
                 continue  # "(TUG > 11.5 s PD cutoff)": a reference value, not the patient's
+            if re.search(r"\b(?:below|above|under|over)\s*$", before) and re.match(r"\s*,?\s*(?:indicating|which indicates|indicative of|the cut-?\s?off)\b", after, re.I):
+                continue  # "DGI still below 19, indicating continued fall risk": the cutoff, not a score
             if maximum is not None and re.search(r"\bon\s*$", window[max(0, s - 4):s], re.I) and value <= 12 and maximum <= 31:
                 continue  # "(prior 0.21 m/s on 2/3)": a date, not a score
             timepoint = _timepoint(before, after, self.phrases)
@@ -1634,8 +1652,9 @@ def _merge_back_references(techniques: list[Technique]) -> list[Technique]:
 def _score_values(window: str):
     """(start, end, value, max, unit) of each number in a measure's window."""
     for m in SCORE.finditer(window):
-        if re.search(r"\b(?:wk|wks|week|day|visit|session|trial|#)\s*$", window[max(0, m.start() - 8):m.start()], re.I):
-            continue  # "(85 m wk 1)": the week, not a score
+        if re.search(r"\b(?:wk|wks|week|day|visit|session|trial|#)\s*$", window[max(0, m.start() - 8):m.start()], re.I) \
+                and not re.search(r"\b(?:last|past|this|previous|prior)\s+(?:wk|week|day|visit|session)\s*,?\s*$", window[max(0, m.start() - 20):m.start()], re.I):
+            continue  # "(85 m wk 1)": the week, not a score; "last week 9 seconds" is a score
         if re.search(r"\b\d+\s*(?:x|×|by)\s*$", window[max(0, m.start() - 8):m.start()], re.I):
             continue  # "SLS on floor, taps at hips, 3 x 30 sec": the dose of a drill
         if m.group(1) is not None:
@@ -1652,7 +1671,7 @@ def _score_values(window: str):
                 continue  # "TUG 16.4 s w/ 4WW": a four-wheeled walker, not a score
             after = window[m.end():m.end() + 10]
             if (re.match(r"\s*(?:x|×|sets?|reps?|times|by\s+\d)\b", after, re.I) and unit != "feet") or (
-                    re.match(r"\s*(?:minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet|wheeled|wheel|point|pronged|prong)\b", after, re.I)
+                    re.match(r"\s*(?:minutes?|mins?|units?|weeks?|wks?|days?|months?|years?|visits?|sessions?|ft|feet|wheeled|wheel|point|pronged|prong|steps?|stairs|curbs?|flights?)\b", after, re.I)
                     and unit in (None, "points", "percent")):  # "85 m wk 1": a distance, then the week it was
                 continue
         yield m.start(), m.end(), value, maximum, unit

@@ -52,7 +52,7 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     # "three thirty second trials"
     (re.compile(rf"\b{NUM}\s+{NUM}\s*[- ]?({TIME})\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})", re.I), ("sets", "duration")),
     # "three times thirty seconds"
-    (re.compile(rf"\b{NUM}\s*times\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
+    (re.compile(rf"\b{NUM}\s*times?\s*{NUM}\s*[- ]?({TIME})", re.I), ("sets", "duration")),
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}", re.I), ("sets",)),
     # "for thirty seconds, three times each side", "repeated 3 times"; not "3 times a week"
     (re.compile(rf"\b{NUM}\s*times\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month|visit|session)|\s*/\s*(?:day|week|wk))", re.I), ("sets",)),
