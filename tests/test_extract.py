@@ -706,6 +706,13 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
          ["historical"]),
         ("The team sent in the request for an exoskeleton trial for after discharge; still waiting on the insurance approval.",
          ["planned"]),
+        # batch ab
+        ("Tandem walk in hallway, 3 trials, no LOB\nPt did Brandt-Daroff at home wks 1-2, stopped once symptoms resolved.",
+         ["performed", "historical"]),
+        ("first the exoskeleton two walking bouts of six minutes each in the gym with mod assist from me for weight shifting into "
+         "the device then we did transfers and bed mobility and his reach was better than last week his goal is to walk in the "
+         "house with a walker and the lokomat trial is waiting on the insurance authorization so we have not started that yet",
+         ["performed", "planned"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -1067,6 +1074,15 @@ def test_minutes_said_about_before_the_visit_total_in_a_run_on():
         # a line under another code
         ("TherAct 10 min: sit <> stand w/c to RW x 6, VC for hand placement; stand pivot w/c <> bed x 2, min A.", []),
         ("Pull-out session, 30 min, logged as 97112 x 30 min for Medicaid school-based billing.", []),
+        # batch ab
+        ("Then standing in the parallel bars, I gave unexpected nudges at the shoulders and pelvis, two sets of ten, mod assist.",
+         [("perturbation_training", 2, 10, None)]),
+        ("SNF PT daily note. 87 y/o F, 2 falls in past 6 wks (both reaching into closet).", []),
+        ("O: Seeks intense movement and deep pressure; sensory modulation deficit.", []),
+        ("Then finding small objects buried in a bowl of dry rice, three trials of ten objects.", [("sensory_integration", 3, 10, None)]),
+        ("Then the button board, large to small buttons, two rounds of six buttons.", [("motor_control", 2, 6, None)]),
+        ("Second, translation of pennies from palm to fingertips and into a piggy bank, two sets of ten.", [("motor_control", 2, 10, None)]),
+        ("97535 Self Care - 15 min: buttoning on button board then own shirt (1\" buttons).", []),
     ],
 )
 def test_drills_from_batch_aa(text, expected):
@@ -1084,6 +1100,7 @@ def test_drills_from_batch_aa(text, expected):
          [(16.2, "current"), (19, "prior")]),
         ("TUG eighteen point two seconds with the four wheeled walker, last month twenty two seconds.",
          [(18.2, "current"), (22, "prior")]),
+        ("OBJECTIVE: R single leg stance 14 sec eyes open; was 5 sec at IE.", [(14, "current"), (5, "prior")]),
     ],
 )
 def test_scores_from_batches_i_and_aa(text, expected):

@@ -85,6 +85,14 @@ KNOWN_TECHNIQUE_MISSES = {
                           "plan is read as a second planned drill",
     "aa14_op_ot_cva_strength_in_nmr": "'Stacking cones ... onto a shelf ... with the left hand' is labelled coordination work; the "
                                       "rules read reaching to a shelf as balance work (one hand said after the dose reads the same way in 70)",
+    "ab10_pd_group_class": "'In group, marching in place to the metronome ..., three bouts of one minute' is labelled a drill; "
+                           "the rules read drills said of the group as the group code's work",
+    "ab11_ot_stroke_inpt_mirror_fes_units": "'NMES ... paired with active grasp and release of a foam block': the foam block is "
+                                            "read as a foam pad drill",
+    "ab15_sci_exo_inpt_runon": "run-on: 'seated on the mat with no hand support reaching to targets on the wall' is labelled balance "
+                               "work; the rules read reaching to targets as coordination work",
+    "ab20_snf_stroke_poor_note": "'Standing in parallel bars in front of mirror for upright posture' is labelled postural work; "
+                                  "the dev labels keep a standing drill for posture as balance work",
 }
 
 

@@ -143,7 +143,8 @@ CONTINUES = re.compile(
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b)"
-    r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d))\b", re.I)  # "SLS R 30 sec; L 45 sec": the other side
+    r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d)"  # "SLS R 30 sec; L 45 sec": the other side
+    r"|(?:was|were|previously)(?=\s+\d))\b", re.I)  # "SLS 14 sec eyes open; was 5 sec at IE"
 # "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
 SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
@@ -418,7 +419,9 @@ class Extractor:
             return False
         first = codes[0]
         lead = text_of(doc)[sent.start_char:first.start_char]
-        after = text_of(doc)[first.end_char:ent.start_char]
+        # "97535 Self Care - 15 min: buttoning on button board": the code's number and name, then its work
+        named = codes[1] if len(codes) > 1 and codes[1].id_ == first.id_ and re.fullmatch(r"\s*", text_of(doc)[first.end_char:codes[1].start_char]) else first
+        after = text_of(doc)[named.end_char:ent.start_char]
         # "then twelve minutes of therapeutic exercise, seated marching ...": the time first
         lead = re.sub(r"^\s*(?:and\s+|then\s+)*\d+\s*(?:minutes?|mins?)\s+(?:of\s+)?", "", lead, flags=re.I)
         return len(lead.split()) <= 2 and bool(re.match(
@@ -659,6 +662,11 @@ class Extractor:
                     and (d._.status or "performed") == (s._.status or "performed") for d in spans))]
         # "the Wii Fit balance board, the ski slalom game, twelve minutes, standing in the parallel
         # bars, min assist": after a drill and its dose, where it was done, not a second drill
+        # "Then standing in the parallel bars, I gave unexpected nudges at the shoulders, 2 sets of 10": where the next was done
+        spans = [s for i, s in enumerate(spans) if not (
+            i + 1 < len(spans) and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i + 1]).start == sent_of(s).start
+            and spans[i + 1].id_ != s.id_ and re.fullmatch(r",\s*(?:(?:i|we)\s+(?:gave|did|added|applied|provided)\s+)?(?:[a-z]+\s+){0,2}",
+                                                            text_of(doc)[s.end_char:spans[i + 1].start_char], re.I))]
         spans = [s for i, s in enumerate(spans) if not (
             i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
             and DRILL_DOSE.search(text_of(doc)[spans[i - 1].end_char:s.start_char])

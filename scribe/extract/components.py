@@ -221,7 +221,10 @@ class ConText:
             if ent.label_ not in ("TECHNIQUE", "EQUIPMENT") or ent._.status != "performed" or ent._.modifier is not None:
                 continue
             sent = sent_of(ent)
-            if SENTENCE_DOSE.search(sent.text):
+            # a run-on's dose speaks of the drills near it only
+            local = sent if len(sent) <= LONG_SENTENCE_TOKENS else \
+                doc[max(sent.start, ent.start - RUN_ON_CUE_TOKENS):min(sent.end, ent.end + RUN_ON_CUE_TOKENS)]
+            if SENTENCE_DOSE.search(local.text):
                 continue
             if any(o.label_ == "TECHNIQUE" and o.end <= ent.start and o.text.lower() == ent.text.lower() for o in ents_of(doc)):
                 continue  # "... because she felt nauseous after the habituation sets": the drill named before
