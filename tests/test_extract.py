@@ -713,6 +713,13 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
          "the device then we did transfers and bed mobility and his reach was better than last week his goal is to walk in the "
          "house with a walker and the lokomat trial is waiting on the insurance authorization so we have not started that yet",
          ["performed", "planned"]),
+        # batch ac
+        ("The NMES for the right wrist extensors we don't do today, the skin under the electrode is red, I check again tomorrow.",
+         ["not_performed"]),
+        ("- Single leg squats 3x10.\nNext wk: add perturbations on rocker board.", ["planned"]),
+        ("She had the Bioness on her right peroneal nerve during inpatient rehab, but insurance didn't approve one for home.",
+         ["historical"]),
+        ("Next session I'll add forward step taps onto the bottom step of the stairs once her husband is comfortable.", ["planned"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -1083,6 +1090,11 @@ def test_minutes_said_about_before_the_visit_total_in_a_run_on():
         ("Then the button board, large to small buttons, two rounds of six buttons.", [("motor_control", 2, 6, None)]),
         ("Second, translation of pennies from palm to fingertips and into a piggy bank, two sets of ten.", [("motor_control", 2, 10, None)]),
         ("97535 Self Care - 15 min: buttoning on button board then own shirt (1\" buttons).", []),
+        # batch ac
+        ("97112 - 12 min: rocker board A/P weight shifts 2x15 with UE support on the parallel bars.", [("balance_training", 2, 15, None)]),
+        ("Perturbation nudges at the pelvis while he stood at the parallel bars, two sets of ten.", [("perturbation_training", 2, 10, None)]),
+        ("Pt: 19 yo F, D1 volleyball, R lateral ankle sprain 5 wks ago.", []),
+        ("Light touch is absent below the ankles and joint position sense at the great toes is impaired, 2 of 6 correct.", []),
     ],
 )
 def test_drills_from_batch_aa(text, expected):
@@ -1105,3 +1117,25 @@ def test_drills_from_batch_aa(text, expected):
 )
 def test_scores_from_batches_i_and_aa(text, expected):
     assert [(m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+@pytest.mark.parametrize(
+    "text, minutes, total",
+    [
+        ("gait training down the hallway with her quad cane fifteen minutes working on stance time, neuro re-ed was twenty "
+         "eight minutes", [("97116", 15), ("97112", 28)], None),
+        ("Before group she had twelve minutes one on one with me, 97112: semi-tandem with pushes, three sets of six. Then the "
+         "balance group, 97150, forty minutes. Total treatment time fifty-two minutes.", [("97112", 12), ("97150", 40)], 52),
+        ("Bill 97112 x1. TTT 45'.", [], 45),
+        ("thirty minute pull-out session in the OT room, catching a tennis ball three sets of ten", [], 30),
+    ],
+)
+def test_minutes_from_batch_ac(text, minutes, total):
+    facts = extract(text)
+    assert sorted((m.code, m.minutes) for m in facts.minutes) == sorted(minutes)
+    assert facts.total_treatment_minutes == total
+
+
+def test_a_spoken_decimal_ends_before_a_span_of_weeks():
+    facts = extract("Five times sit to stand sixteen point four seconds, she was nineteen point one three weeks ago.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(16.4, "current"), (19.1, "prior")]

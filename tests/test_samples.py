@@ -56,7 +56,6 @@ KNOWN_TECHNIQUE_MISSES = {
     "l12_tbi_inpatient_rehab": "'therapy ball for trunk control with lateral weight shifts' is labelled postural work (the purpose); the rules read the weight shifts as balance work",
     "l13_sci_lokomat_typed": "'Lokomat ..., for LE motor control' is one robotic entry; the rules read a second, motor control one from the purpose",
     "l15_dcd_sensory_ot_typed": "'Heavy work: pushing weighted ball up the ramp for proprioceptive input' is labelled by its purpose; the purpose words are themselves a drill name the heading 'Heavy work' relabels as sensory work",
-    "r01_cva_right_hemi_outpt": "a step-tap drill with its dose is not read as a drill the rules know",
     "r02_parkinsons_turning_vague": "metronome stepping is labelled motor control (timing) without a stated purpose; the rules read stepping as balance work",
     "r03_ms_home_health_no_total": "'walking with head turns' is planned in words the rules do not read as a drill, and the held toe taps lose their step",
     "r08_adult_cp_maintenance": "dead bugs on a pressure biofeedback unit are labelled one biofeedback entry; the rules read core work as motor control",
@@ -93,6 +92,13 @@ KNOWN_TECHNIQUE_MISSES = {
                                "work; the rules read reaching to targets as coordination work",
     "ab20_snf_stroke_poor_note": "'Standing in parallel bars in front of mirror for upright posture' is labelled postural work; "
                                   "the dev labels keep a standing drill for posture as balance work",
+    "ac01_stroke_runon_mailbox": "run-on: 'stepping over cones ... going forward and then sideways two sets of eight' reads the "
+                                 "sideways stepping as a second drill",
+    "ac07_school_ot_dcd_runon": "run-on: 'his bilateral coordination and his fine motor coordination are both delayed' is split "
+                                "at 'and his', so the first deficit is read as a drill",
+    "ac12_ot_snf_stroke_nmes_band": "'release a foam cup' is read as a foam pad drill",
+    "ac17_bppv_soap_hairdresser": "'Heel-to-toe walking in hallway ..., VC for visual fixation on the end of the hall' is labelled "
+                                  "vestibular work; the rules read it as balance work",
 }
 
 

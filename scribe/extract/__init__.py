@@ -43,6 +43,10 @@ PURPOSE_FOR = re.compile(r"\bfor\s+(?:the\s+|his\s+|her\s+)?(?:(?:r|l|rt|lt|righ
 BOUTS_OF = re.compile(r"\b(?:bouts?|sets?|trials?|rounds?|reps?)\s+\d+(?:\s*(?:-|to|and|&)\s*\d+)?\s*$", re.I)
 BOUTS_ON = re.compile(r"\b(?:bouts?|sets?|trials?|rounds?|reps?)\s+\d+(?:\s*(?:-|to|and|&)\s*\d+)?\s+(?:(?:standing|stood|sitting|seated|kneeling)\s+)?(?:on|in|at)\s+(?:the\s+|a\s+)?$", re.I)
 SETS_OF_REPS = re.compile(r"\b\d+\s*(?:sets?\s*(?:of|x)|x)\s*\d+\b", re.I)
+WITH_DEVICE_AID = re.compile(r"\b(?:with|w/)\s+(?:a|an|the|her|his|their)?\s*(?:quad\s+|small[- ]based\s+|large[- ]based\s+|hemi\s*|front[- ]wheeled\s+|rolling\s+|four[- ]wheeled\s+|single[- ]point\s+)?"
+                             r"(?:cane|walker|rw|fww|rollator|crutches|sbqc|lbqc|gait belt)\b", re.I)
+DIRECTED_DRILL = re.compile(r"\b(?:step|steps|stepping|taps?|walk\w*|reach\w*|lunges?|march\w*)\b", re.I)
+SPORT_AFTER = re.compile(r"\s+(?:volleyball|soccer|basketball|football|baseball|softball|track|hockey|lacrosse|tennis|swimm\w*|runner|athlete|college|wrestl\w*|gymnast\w*)\b", re.I)
 WHERE_STOOD = re.compile(r"(?:stood|standing)\s+(?:in|between|at)\s+(?:the\s+)?(?:parallel|p)\s+bars", re.I)
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
@@ -119,7 +123,7 @@ RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|so
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # "Thirty minute session", "a 45-minute visit": the total treatment time
-SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:session|visit|treatment session|appointment)\b"
+SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:(?:pull[- ]out|one[- ]on[- ]one|individual|home)\s+)?(?:session|visit|treatment session|appointment)\b"
                             r"|(?:(?<=[,;] )|^|(?<=\n))(?:the\s+)?(?:session|visit)(?:\s+length)?\s*(?::\s*|was\s+|lasted\s+)?(\d{1,3})\s*(?:minutes?|mins?)\b", re.I | re.M)
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
@@ -149,7 +153,7 @@ CONTINUES = re.compile(
 SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
 UNITS_BREAKDOWN = re.compile(r"\s*\(\s*[^()]{0,40}?\b\d{5}\b[^()]{0,40}?[,;/+&]\s*[^()]{0,40}?\b\d{5}\b[^()]*\)")
-NOT_A_PAD = re.compile(r"\s+(?:rolls?|rollers?|noodles?|blocks?|cubes?|shapes?|wedges?|letters?|puzzle|tiles?|swords?|balls?)\b", re.I)
+NOT_A_PAD = re.compile(r"\s+(?:rolls?|rollers?|noodles?|blocks?|cubes?|shapes?|wedges?|letters?|puzzle|tiles?|swords?|balls?|cups?|dice|hurdles?)\b", re.I)
 # "neuro re-ed twenty five minutes in the parallel bars": the code's setting
 CODE_SETTING = re.compile(r"\s*[,:-]?\s*(?:(?:for\s+)?\d+\s*(?:minutes?|mins?)\b\s*,?\s*)?(?:was\s+|were\s+|done\s+|all\s+)*(?:in|at|on|using|inside)\s+(?:the\s+)?", re.I)
 # "static standing and lateral wt shifts, both in parallel bars"
@@ -491,15 +495,18 @@ class Extractor:
         following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
         if DRILL_DOSE.search(following):
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
-        if _has_any(before, self.phrases.impairment_modifiers):
-            return True
+        if _has_any(before, self.phrases.impairment_modifiers) and not (
+                re.search(r"\b(?:forward|backward|lateral|sideways)\s*$", before) and DIRECTED_DRILL.search(ent.text)):
+            return True  # but "add forward step taps onto the bottom step" is a drill's direction
         sent = sent_of(ent)
         if any(i.label_ == "IMPAIRMENT" and sent.start <= i.start and i.end <= ent.start for i in ents_of(doc)) \
                 and not DRILL_DOSE.search(sent.text) and not DID.search(sent.text) \
                 and not any(c.label_ == "CPT" and sent.start <= c.start < sent.end for c in ents_of(doc)):
             return True  # "Her coordination is poor, especially anything bilateral like skipping"
         # "his ankle proprioception and single leg balance are still down"
-        if _terms(tuple(self.phrases.deficit_predicates), r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:\w+\s+)?", r"(?![a-z])").match(following):
+        if _terms(tuple(self.phrases.deficit_predicates),
+                  r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:(?:at|in|of|on)\s+(?:the\s+|her\s+|his\s+|both\s+)?(?:[\w-]+\s+){1,2})?(?:\w+\s+)?",
+                  r"(?![a-z])").match(following):  # "joint position sense at the great toes is impaired"
             return True
         sent_text = sent_of(ent).text
         offset = ent.start_char - sent_of(ent).start_char
@@ -521,6 +528,8 @@ class Extractor:
         raw = [e for e in raw if not (COUNTED.search(text_of(doc)[max(0, e.start_char - 12):e.start_char]) and any(
             o.end_char <= e.start_char and sent_of(o).start == sent_of(e).start for o in raw))]
         raw = [e for e in raw if not _in_patients_words(text_of(doc), e.start_char, e.end_char)]
+        # "19 yo F, D1 volleyball": a college division, not a PNF diagonal
+        raw = [e for e in raw if not (e.text.lower() in ("d1", "d2") and SPORT_AFTER.match(text_of(doc), e.end_char))]
         # "4 bouts x 45 sec; bouts 1-2 seated, bouts 3-4 standing on foam pad": a variation of the drill's bouts
         raw = [e for e in raw if not BOUTS_OF.search(text_of(doc)[max(0, e.start_char - 20):e.start_char])]
         # "BAPS lvl 3 seated then standing for R ankle proprioception 2x20": the purpose of the drill before
@@ -636,7 +645,8 @@ class Extractor:
                     spans[i] = relabelled
                 continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
-            located = re.search(r"\b(?:at|in|between|inside|using|holding|from)\s+(?:the\s+)?$", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)
+            located = re.search(r"\b(?:at|in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on)\s+(?:the\s+)?$",
+                                text_of(doc)[sent_of(e).start_char:e.start_char], re.I)  # "... 2x15 with UE support on the parallel bars"
             if category in DEVICE_CATEGORIES and before and before[-1].id_ == category \
                     and (before[-1]._.status or "performed") == (e._.status or "performed") \
                     and not re.search(r"[.;]|\bthen\b", text_of(doc)[before[-1].end_char:e.start_char]):
@@ -667,6 +677,10 @@ class Extractor:
             i + 1 < len(spans) and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i + 1]).start == sent_of(s).start
             and spans[i + 1].id_ != s.id_ and re.fullmatch(r",\s*(?:(?:i|we)\s+(?:gave|did|added|applied|provided)\s+)?(?:[a-z]+\s+){0,2}",
                                                             text_of(doc)[s.end_char:spans[i + 1].start_char], re.I))]
+        # "nudges at the pelvis while he stood at the parallel bars, two sets of ten": where the drill was done
+        spans = [s for i, s in enumerate(spans) if not (
+            i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
+            and re.search(r"\b(?:while|as)\s+(?:he|she|they|the pt|pt)?\s*$", text_of(doc)[max(0, s.start_char - 16):s.start_char], re.I))]
         spans = [s for i, s in enumerate(spans) if not (
             i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
             and DRILL_DOSE.search(text_of(doc)[spans[i - 1].end_char:s.start_char])
@@ -1392,12 +1406,15 @@ class Extractor:
                        and not re.search(r"[.;\d]", text[b[1]:start])]
                 if run:
                     return run[-1]
-            if re.fullmatch(r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as|of (?:that|it|those|this) (?:was|were)|of (?:that|it) (?:was|were) spent on)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
+            if re.fullmatch(r"\s*(?:(?:one[- ]on[- ]one|individual(?:ly)?)(?:\s+with\s+(?:me|the\s+therapist|the\s+pt|the\s+ot))?\s*,?)?"
+                            r"\s*\(?\s*(?:of|for|in|on|doing|spent on|spent in|performing|were|was|billed as|under|as|of (?:that|it|those|this) (?:was|were)|of (?:that|it) (?:was|were) spent on)?\s*(?:the\s+)?(?:code\s+)?(?:cpt\s+)?", between, re.I):
+                # "twelve minutes one on one with me, 97112": the time said with the one-on-one code
                 return c
         # "97150 group (w/c safety & fall prevention education): 30 min": the aside does not count
         before = [c for c in codes if c[1] <= start and len(PARENTHETICAL.sub("", text[c[1]:start])) <= CODE_GAP_BEFORE_CHARS]
         for c in reversed(before):
-            between = text[c[1]:start]
+            # "gait training down the hallway with her quad cane fifteen minutes": the device is no other service
+            between = WITH_DEVICE_AID.sub(" ", text[c[1]:start])
             if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
                 return c  # "neuro re-ed and that ran 27 minutes"
             if re.fullmatch(r"\s*,?\s*(?:was|is)\s+(?:of\s+)?", between, re.I):

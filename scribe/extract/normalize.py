@@ -26,6 +26,8 @@ _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*|\d+(?:\.\d+)?|\S")
 # units that Whisper hyphenates onto a spoken number: "one-minute bouts", "thirty-second holds"
 HYPHEN_UNITS = {"second", "seconds", "sec", "minute", "minutes", "min", "hour"}
 
+# a span of time said after a spoken decimal ends it: "nineteen point one three weeks ago"
+SPAN_UNITS = {"weeks", "week", "days", "day", "months", "month", "years", "year", "wks", "sessions", "visits"}
 DIGIT_WORDS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
     "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
@@ -232,13 +234,17 @@ def normalize(text: str) -> NormalizedText:
             continue
         if all(_is_number_word(w) for w in words):
             j = i + 1
+            decimal = False
             while j < len(tokens):
                 nxt = tokens[j][0].lower()
                 if all(_is_number_word(w) for w in _words(nxt)):
+                    if decimal and j + 1 < len(tokens) and tokens[j + 1][0].lower() in SPAN_UNITS:
+                        break  # "nineteen point one three weeks ago": 19.1, three weeks ago
                     j += 1
                 elif nxt in ("point", "and") and j + 1 < len(tokens) and all(
                     _is_number_word(w) for w in _words(tokens[j + 1][0])
                 ) and (nxt == "point" or tokens[j - 1][0].lower() in SCALE_WORDS):
+                    decimal = decimal or nxt == "point"
                     j += 2
                 else:
                     break
