@@ -720,6 +720,16 @@ def test_drills_and_not_drills_in_more_voices(text, categories):
         ("She had the Bioness on her right peroneal nerve during inpatient rehab, but insurance didn't approve one for home.",
          ["historical"]),
         ("Next session I'll add forward step taps onto the bottom step of the stairs once her husband is comfortable.", ["planned"]),
+        # batch ad
+        ("His old outpatient therapist, back in the spring, did reactive stepping with pushes and releases with him, which he "
+         "says helped, but we haven't done that here at home.", ["historical"]),
+        ("We talked with mom about starting the Wilbarger brushing protocol, but she'd rather wait until after the holidays, so "
+         "we'll introduce it in January.", ["planned"]),
+        ("In first two weeks in our clinic we made only the wobble board in sitting for proprioception of ankle because of the "
+         "pain, now is not needed anymore.", ["historical"]),
+        ("Next week I want to bring in the Wii Fit balance board games for weight shifting.", ["planned"]),
+        ("- Static standing on foam deferred, BP 88/52.\nP: Resume standing balance on foam once BP within parameters.",
+         ["not_performed"]),
     ],
 )
 def test_status_in_more_voices(text, statuses):
@@ -1095,6 +1105,11 @@ def test_minutes_said_about_before_the_visit_total_in_a_run_on():
         ("Perturbation nudges at the pelvis while he stood at the parallel bars, two sets of ten.", [("perturbation_training", 2, 10, None)]),
         ("Pt: 19 yo F, D1 volleyball, R lateral ankle sprain 5 wks ago.", []),
         ("Light touch is absent below the ankles and joint position sense at the great toes is impaired, 2 of 6 correct.", []),
+        # batch ad
+        ("Backward stepping reactions to a quick pull at the shoulders, 3 sets of 5, stand by assist.",
+         [("perturbation_training", 3, 5, None)]),
+        ("- Staggered stance, ant/post pelvic perturbations by PT, 2 x 10 ea side, SBA", [("perturbation_training", 2, 10, None)]),
+        ("Jumping two feet together into hula hoops, 2 sets of 6.", [("motor_control", 2, 6, None)]),
     ],
 )
 def test_drills_from_batch_aa(text, expected):
@@ -1113,6 +1128,8 @@ def test_drills_from_batch_aa(text, expected):
         ("TUG eighteen point two seconds with the four wheeled walker, last month twenty two seconds.",
          [(18.2, "current"), (22, "prior")]),
         ("OBJECTIVE: R single leg stance 14 sec eyes open; was 5 sec at IE.", [(14, "current"), (5, "prior")]),
+        ("Single leg stance eyes open today left side 14 seconds, right side 30 seconds. Goal for left is 30 seconds also.",
+         [(14, "current"), (30, "current"), (30, "goal")]),
     ],
 )
 def test_scores_from_batches_i_and_aa(text, expected):

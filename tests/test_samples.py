@@ -99,6 +99,12 @@ KNOWN_TECHNIQUE_MISSES = {
     "ac12_ot_snf_stroke_nmes_band": "'release a foam cup' is read as a foam pad drill",
     "ac17_bppv_soap_hairdresser": "'Heel-to-toe walking in hallway ..., VC for visual fixation on the end of the hall' is labelled "
                                   "vestibular work; the rules read it as balance work",
+    "ad08_ot_stroke_hand_nmes_no_total": "'Mirror therapy with the right hand hidden in the mirror box, bilateral finger taps and wrist "
+                                         "extension, 3 sets of 12' is one drill; the rules read the finger taps as a second",
+    "ad19_peds_ot_spd_97533_brushing_planned": "97533 swing and rice bin work said in one run of sentences with the 97112 drills: "
+                                               "the rice bin is read as 97112 work and the swing is lost",
+    "ad20_outpt_pd_group_one_on_one": "group drills under 97150 (boxing for coordination, a cone and beam obstacle course) are "
+                                      "labelled drills; the rules read them as the group code's work (as in ab10)",
 }
 
 

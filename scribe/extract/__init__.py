@@ -47,6 +47,7 @@ WITH_DEVICE_AID = re.compile(r"\b(?:with|w/)\s+(?:a|an|the|her|his|their)?\s*(?:
                              r"(?:cane|walker|rw|fww|rollator|crutches|sbqc|lbqc|gait belt)\b", re.I)
 DIRECTED_DRILL = re.compile(r"\b(?:step|steps|stepping|taps?|walk\w*|reach\w*|lunges?|march\w*)\b", re.I)
 SPORT_AFTER = re.compile(r"\s+(?:volleyball|soccer|basketball|football|baseball|softball|track|hockey|lacrosse|tennis|swimm\w*|runner|athlete|college|wrestl\w*|gymnast\w*)\b", re.I)
+RESUMED = re.compile(r"\b(?:resume|re-?attempt|retry|try again|re-?trial)\b[^.;]*$", re.I)
 WHERE_STOOD = re.compile(r"(?:stood|standing)\s+(?:in|between|at)\s+(?:the\s+)?(?:parallel|p)\s+bars", re.I)
 CODE_GAP_AFTER_CHARS = 30
 RUN_ON_CODE_GAP_CHARS = 120
@@ -145,7 +146,7 @@ DOSED = re.compile(r"[^.;\d]{0,40}?\d+\s*(?:(?:[x×]|by)(?=\s*\d)|(?:x|×|sets?|
 CONTINUES = re.compile(
     r"\s*(?:at\s+(?:the\s+)?(?:eval|evaluation|ie|initial\s+eval(?:uation)?|her\s+eval(?:uation)?|his\s+eval(?:uation)?|intake|soc)\s*,?\s*)?"
     r"(?:and\s+)?(?:(?:it|that|this|which|she|he|score|(?:the\s+)?(?:left|right)(?:\s+side|\s+leg)?)\s+(?:was|is|had been|were)"
-    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:is|was|of|would be)"
+    r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:for\s+(?:the\s+)?(?:left|right|l|r)(?:\s+side|\s+leg)?\s+)?(?:is|was|of|would be)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b)"
     r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d)"  # "SLS R 30 sec; L 45 sec": the other side
     r"|(?:was|were|previously)(?=\s+\d))\b", re.I)  # "SLS 14 sec eyes open; was 5 sec at IE"
@@ -645,7 +646,7 @@ class Extractor:
                     spans[i] = relabelled
                 continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
-            located = re.search(r"\b(?:at|in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on)\s+(?:the\s+)?$",
+            located = re.search(r"\b(?:at|(?<!bring )(?<!brought )(?<!bringing )in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on)\s+(?:the\s+)?$",
                                 text_of(doc)[sent_of(e).start_char:e.start_char], re.I)  # "... 2x15 with UE support on the parallel bars"
             if category in DEVICE_CATEGORIES and before and before[-1].id_ == category \
                     and (before[-1]._.status or "performed") == (e._.status or "performed") \
@@ -677,6 +678,11 @@ class Extractor:
             i + 1 < len(spans) and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i + 1]).start == sent_of(s).start
             and spans[i + 1].id_ != s.id_ and re.fullmatch(r",\s*(?:(?:i|we)\s+(?:gave|did|added|applied|provided)\s+)?(?:[a-z]+\s+){0,2}",
                                                             text_of(doc)[s.end_char:spans[i + 1].start_char], re.I))]
+        # "Staggered stance, ant/post pelvic perturbations by PT, 2 x 10": the stance is where the perturbations were given
+        spans = [s for i, s in enumerate(spans) if not (
+            i + 1 < len(spans) and s.id_ == "balance_training" and re.search(r"\bstance$", s.text, re.I)
+            and spans[i + 1].id_ == "perturbation_training" and sent_of(spans[i + 1]).start == sent_of(s).start
+            and re.fullmatch(r",\s*(?:[\w/-]+\s+){0,3}", text_of(doc)[s.end_char:spans[i + 1].start_char]))]
         # "nudges at the pelvis while he stood at the parallel bars, two sets of ten": where the drill was done
         spans = [s for i, s in enumerate(spans) if not (
             i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
@@ -1105,6 +1111,12 @@ class Extractor:
         techniques = [t for t in techniques if not (
             t.status is Status.planned and not t.has_parameters and (t.category, t.name.lower()) in done
             and (not t.equipment or t.name.lower() in progressed))]
+        # "Static standing on foam deferred, BP 88/52 ... P: Resume standing balance on foam once BP
+        # within parameters": the drill held today, resumed later; one entry
+        held = {t.category for t in techniques if t.status is Status.not_performed}
+        resumed = {s.text.lower() for s in spans if RESUMED.search(text_of(doc)[sent_of(s).start_char:s.start_char])}
+        techniques = [t for t in techniques if not (
+            t.status is Status.planned and not t.has_parameters and t.category in held and t.name.lower() in resumed)]
         return _merge_back_references(techniques)
 
     # -- measures -----------------------------------------------------------------------
