@@ -1156,3 +1156,31 @@ def test_minutes_from_batch_ac(text, minutes, total):
 def test_a_spoken_decimal_ends_before_a_span_of_weeks():
     facts = extract("Five times sit to stand sixteen point four seconds, she was nineteen point one three weeks ago.")
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(16.4, "current"), (19.1, "prior")]
+
+
+@pytest.mark.parametrize(
+    "text, total",
+    [
+        ("97533 sensory integration 25 minutes and 97112 20 minutes total 45 we started on the platform swing", 45),
+        ("Today we make neuro re-education 40 minutes and therapeutic exercise 8 minutes, together 48 minutes.", 48),
+        ("Pull-out session in the OT room, 30 minutes, all billed to Medicaid as neuromuscular re-education 97112.", 30),
+        # "feet together" is no total
+        ("Feet together on foam, 3 x 30 seconds. Neuro re-ed 20 minutes.", None),
+    ],
+)
+def test_totals_from_batch_ae(text, total):
+    assert extract(text).total_treatment_minutes == total
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Tinetti was 14 out of 28 on Monday, goal is 19.", [(14, "prior"), (19, "goal")]),
+        ("Berg 58/56 today, will recheck next visit; last month 39/56.", [(58, "current"), (39, "prior")]),
+        ("O: SLS eyes closed L 11 sec, R 28 sec\nA: still losing balance on BOSU after ~20 sec", [(11, "current"), (28, "current")]),
+        ("Backward pull recovery drill: I gave a brisk tug at the pelvis from behind, 12 trials, min assist on 3.", []),
+        ("the tug today sixteen point four seconds with his rolling walker", [(16.4, "current")]),
+    ],
+)
+def test_scores_from_batch_ae(text, expected):
+    assert [(m.value, m.timepoint.value) for m in extract(text).measures] == expected

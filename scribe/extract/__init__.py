@@ -124,6 +124,9 @@ RETRACTED = re.compile(r"(?:\s+\w+){0,3}\s*,\s*(?:no|wait|sorry)\s*,?\s*(?:no|so
 # words that say a drill was done in this sentence
 DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trained|completed|focused)\b", re.I)
 # "Thirty minute session", "a 45-minute visit": the total treatment time
+# "neuro re-education 40 minutes and therapeutic exercise 8 minutes, together 48 minutes";
+# "Pull-out session in the OT room, 30 minutes" (group 1 stays empty: the figure is group 2)
+TOGETHER_TOTAL = re.compile(r"(?:\b(?:minutes?|mins?)\s*,?\s*(?:all\s+)?together|\bpull[- ]out\s+session\b[^.;\d]{0,30}?)()\s*,?\s*(\d{1,3})\s*(?:minutes?|mins?)\b", re.I)
 SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:(?:pull[- ]out|one[- ]on[- ]one|individual|home)\s+)?(?:session|visit|treatment session|appointment)\b"
                             r"|(?:(?<=[,;] )|^|(?<=\n))(?:the\s+)?(?:session|visit)(?:\s+length)?\s*(?::\s*|was\s+|lasted\s+)?(\d{1,3})\s*(?:minutes?|mins?)\b", re.I | re.M)
 # a stated problem list, and the deficit words in it
@@ -149,7 +152,8 @@ CONTINUES = re.compile(
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal\s+(?:for\s+(?:the\s+)?(?:left|right|l|r)(?:\s+side|\s+leg)?\s+)?(?:is|was|of|would be)"
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b)"
     r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d)"  # "SLS R 30 sec; L 45 sec": the other side
-    r"|(?:was|were|previously)(?=\s+\d))\b", re.I)  # "SLS 14 sec eyes open; was 5 sec at IE"
+    r"|(?:was|were|previously)(?=\s+\d)"  # "SLS 14 sec eyes open; was 5 sec at IE"
+    r"|(?:last|this past)\s+(?:week|month|visit|session|time)(?=\s*,?\s*\d))\b", re.I)  # "Berg 58/56 today ...; last month 39/56"
 # "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
 SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
 # "3 units (97112 x2, 97110 x1)": the visit's units, then each code's
@@ -1128,8 +1132,9 @@ class Extractor:
             if e.label_ == "TECHNIQUE" and (measure := self._scored_drill(doc, e)):
                 status, e = e._.status, Span(doc, e.start, e.end, label="MEASURE", span_id=measure)
                 e._.status = status
-            if e.label_ == "MEASURE":
-                ents.append(e)
+            if e.label_ == "MEASURE" and not (e.text == "tug" and re.search(r"\b(?:a|brisk|gentle|quick|little|small|light)\s+$",
+                                                                            text_of(doc)[max(0, e.start_char - 10):e.start_char])):
+                ents.append(e)  # but "I gave a brisk tug at the pelvis" is a pull, not the Timed Up and Go
         out: list[Measure] = []
         for i, ent in enumerate(ents):
             sent = sent_of(ent)
@@ -1196,6 +1201,8 @@ class Extractor:
             previous_end = e
             if _is_change(window[max(0, s - 20):s].lower(), self.phrases):
                 continue
+            if re.search(r"\bafter\s*~?\s*$", before):
+                continue  # "still losing balance on BOSU after ~20 sec": when it happened, not a score
             if re.match(r"\s*(?:\w+\s+)?(?:cut-?\s?off|threshold|norms?|normative|cutoff score)\b", after, re.I):
                 continue  # "(TUG > 11.5 s PD cutoff)": a reference value, not the patient's
             if re.search(r"\b(?:below|above|under|over)\s*$", before) and re.match(r"\s*,?\s*(?:indicating|which indicates|indicative of|the cut-?\s?off)\b", after, re.I):
@@ -1442,9 +1449,11 @@ class Extractor:
 
     def _total_time(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[int | None, Evidence | None]:
         text = text_of(doc)
-        session = SESSION_LENGTH.search(text)  # "Thirty minute session in the sensory room"
+        session = SESSION_LENGTH.search(text) or TOGETHER_TOTAL.search(text)  # "Thirty minute session in the sensory room"
         group = 1 if session and session.group(1) else 2
-        if session and not any(s < session.end(group) and session.start(group) < e for s, e in used):
+        # the session's length may also be its one code's minutes ("Pull-out session ..., 30 minutes, all billed as 97112")
+        whole = session is not None and session.re is TOGETHER_TOTAL and session.group(0).lower().startswith("pull")
+        if session and (whole or not any(s < session.end(group) and session.start(group) < e for s, e in used)):
             used.append((session.start(group), session.end(group)))
             return int(session.group(group)), ev(session.start(), session.end())
         code_ends = [e for _, e, _ in self._code_mentions(doc)]
@@ -1454,7 +1463,8 @@ class Extractor:
             if any(e <= span.start_char and re.fullmatch(r"[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
                 continue  # "Neuro re-ed total thirty five minutes": that code's total, not the visit's
             tail = text[span.end_char: span.end_char + 40]
-            m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ)))", tail, re.I)
+            m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ))"
+                         r"|(?=\s+(?:we|i|then|today)\b))", tail, re.I)  # "... 20 minutes total 45 we started on the swing"
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
@@ -1772,7 +1782,8 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
         return Timepoint.prior  # "(9 sec at 8 wk re-eval)"
     if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
         return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date
-    if re.match(r"\s*(?:on\s+(?:him|her|them)\s+)?(?:last|this past)\s+(?:week|month|visit|session|time|monday|tuesday|wednesday|thursday|friday)\b", after_head, re.I):
+    if re.match(r"\s*(?:on\s+(?:him|her|them)\s+)?(?:last|this past)\s+(?:week|month|visit|session|time|monday|tuesday|wednesday|thursday|friday)\b"
+                r"|\s*on\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", after_head, re.I):  # "14 out of 28 on Monday"
         return Timepoint.prior  # "His PT got a Berg of 47 on him last week"
     if AGO.match(after_head):
         return Timepoint.prior  # "it was 9 seconds 2 weeks ago" (numbers are digits by now)
