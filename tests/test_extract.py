@@ -1184,3 +1184,48 @@ def test_totals_from_batch_ae(text, total):
 )
 def test_scores_from_batch_ae(text, expected):
     assert [(m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a criterion for a planned drill is no drill, and its seconds are no dose
+        ("Next visit we will progress to tandem stance on the foam pad if he can hold tandem on the floor for thirty seconds.",
+         [("balance_training", "planned", None)]),
+        # a line headed by another code, under a heading that names both codes
+        ("O: Neuro re-ed 97112 x 23 min. Gait trng 97116 x 15 min.\n- Perturbations at the pelvis in stance, 2 x 8, CGA; "
+         "pt took 2-3 steps to recover on the first 3 pulls.\n- Gait trng: 180 and 360 deg turns, doorway approach.",
+         [("perturbation_training", "performed", 2)]),
+        # today's work, carried on in the plan
+        ("VOR x1 horizontal 3 sets of 60 seconds. Plan: Continue gaze stabilization progressions toward a goal DGI of 20.",
+         [("vestibular_training", "performed", 3)]),
+        # an addition to the drill named before it
+        ("1) SLS on BOSU for ankle proprioception, 4 x 30 sec eyes open; ball toss added on rounds 3 and 4.",
+         [("proprioceptive_training", "performed", 4)]),
+        # what a cue asked for is no purpose
+        ("Marching in place, 2 x 20, stand by assist, verbal cues for upright posture.", [("balance_training", "performed", 2)]),
+        # the theme of the visit beside its drills
+        ("Today's focus is her gaze stability. VOR times one, 3 sets of 45 seconds.", [("vestibular_training", "performed", 3)]),
+        ("He used the Wii Fit balance games at his inpatient rehab and asked for them again.", [("virtual_reality", "historical", None)]),
+        # support for the hands is no arm work
+        ("Standing on the wobble board 3 x 30 seconds with upper extremity support.", [("balance_training", "performed", 3)]),
+    ],
+)
+def test_drills_from_batch_af(text, expected):
+    assert [(t.category, t.status.value, t.sets) for t in extract(text).techniques] == expected
+
+
+def test_equipment_before_a_dose_and_its_purpose():
+    facts = extract("She carried the weighted ball across the gym to the bin, six trips, for proprioceptive input.")
+    assert [(t.category, t.sets, t.equipment) for t in facts.techniques] == [("proprioceptive_training", 6, ["weighted_ball"])]
+
+
+def test_a_total_before_the_codes_minutes_and_a_bare_figure_before_a_code():
+    facts = extract("We had her today for forty five minutes total, thirty minutes of neuro re-ed and fifteen of therapeutic activities.")
+    assert sorted((m.code, m.minutes) for m in facts.minutes) == [("97112", 30), ("97530", 15)]
+    assert facts.total_treatment_minutes == 45
+
+
+def test_an_earlier_score_at_an_in_clinic_evaluation():
+    facts = extract("FGA was 22 out of 30 at her in-clinic evaluation, not retested over video.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(22, "prior")]

@@ -47,6 +47,7 @@ WITH_DEVICE_AID = re.compile(r"\b(?:with|w/)\s+(?:a|an|the|her|his|their)?\s*(?:
                              r"(?:cane|walker|rw|fww|rollator|crutches|sbqc|lbqc|gait belt)\b", re.I)
 DIRECTED_DRILL = re.compile(r"\b(?:step|steps|stepping|taps?|walk\w*|reach\w*|lunges?|march\w*)\b", re.I)
 SPORT_AFTER = re.compile(r"\s+(?:volleyball|soccer|basketball|football|baseball|softball|track|hockey|lacrosse|tennis|swimm\w*|runner|athlete|college|wrestl\w*|gymnast\w*)\b", re.I)
+CONTINUED = re.compile(r"\bcontinu(?:e|ing)\s+(?:with\s+)?(?:the\s+|her\s+|his\s+)?$", re.I)
 RESUMED = re.compile(r"\b(?:resume|re-?attempt|retry|try again|re-?trial)\b[^.;]*$", re.I)
 WHERE_STOOD = re.compile(r"(?:stood|standing)\s+(?:in|between|at)\s+(?:the\s+)?(?:parallel|p)\s+bars", re.I)
 CODE_GAP_AFTER_CHARS = 30
@@ -58,6 +59,7 @@ MINUTES_BEFORE_BARE_TOTAL = 8  # "..., 38 total" is a visit's minutes; "2 total"
 CUE_TARGET = re.compile(
     r"\b(?:cu(?:es|eing|ed|e)|queues?|vcs?|tcs?)\b[^,.;\d]{0,25}\b(?:for|to|like)\s+(?:keep\s+|maintain\s+)?(?:an?\s+|the\s+|his\s+|her\s+|their\s+)?"
     r"(?:[a-z-]+\s+){0,3}?(?:(?:\+|&|and|/)\s*(?:[a-z-]+\s+){0,3}?)?$", re.I)
+CUE_REQUEST = re.compile(r"\b(?:verbal|tactile|visual|vc|tc)\s+cu(?:es|eing|e)\s+(?:for|to)\s+[^,.;]*", re.I)
 # "I haven't confirmed yet whether their plan covers telehealth"
 NOT_CONFIRMED = re.compile(r"\b(?:not|unable|couldn't|could not|haven't|hasn't|have not|has not|pending|yet to|need to|needs to|will|whether|if)\b", re.I)
 # payer coverage confirmed, in words apart: "coverage for PT was verified by the front desk"
@@ -76,6 +78,9 @@ DEFICIT_OF_CATEGORY = {
     "perturbation_training": "balance",
 }
 # a number right after a service name that can only be its minutes: "gait training 9, total 40"
+# a code's minutes said before it in a list: "... and fifteen of therapeutic activities"
+BARE_MINUTES_BEFORE = re.compile(r"(?:\band|,)\s+(\d{1,2})\s+of\s+$", re.I)
+MINUTES_OF_CODE = re.compile(r"\s*(?:of|for|in)\s+", re.I)
 BARE_MINUTES = re.compile(r"\s*(?:was|were|is|for|:|-|,)?\s*(?:was\s+|is\s+|for\s+)?(?:only\s+|about\s+|approximately\s+|around\s+|roughly\s+|just\s+)?(\d{1,2})(?=\s*(?:[,.;]|$|and\b|then\b|total\b|plus\b))", re.I)
 # a sentence about billing, and a unit count right after or before a code in it
 # "Sensory integration training, standing on foam ...": a category heading before its drill
@@ -176,6 +181,16 @@ CIRCUIT_AFTER_DOSE = re.compile(r"\s*(?:of|through)\s+(?:the\s+)?(?:circuit|stat
 LEADING_PURPOSE = re.compile(r"\s*(?:[-*]\s*)?(?:and\s+|then\s+|next\s+)?(for\s+[a-z ]{3,40}?)\s*[,:]\s*$", re.I)
 OTHER_SIDE_VALUE = re.compile(r"\s*(?:r|l|rt|lt|right|left)\b\s*[:=]?\s*\d", re.I)
 STANCE = re.compile(r"\b(?:stance|standing|sls|romberg|tandem)\b", re.I)
+# a count of responses or of some of the reps, not a dose ("took 2-3 steps", "on the first 3 pulls")
+RESPONSE_COUNT = re.compile(r"\b(?:took|taking|needed|needing|required|requiring|first|last)\s+$", re.I)
+# a drill named as the condition for another ("if he can hold tandem on the floor")
+CONDITION_ON = re.compile(r"\b(?:if|once|when|until)\s+(?:he|she|they|pt|the patient|patient)\s+(?:can|could|is able to)\s+"
+                          r"(?:[a-z]+\s+){0,2}$", re.I)
+CONDITION_CLAUSE = re.compile(r"\b(?:if|once|when|until)\s+(?:he|she|they|pt|the patient|patient)\s+(?:can|could|is able to)\b[^.;,\n]*", re.I)
+# an addition to the drill named before it on the line ("ball toss added on rounds 3 and 4")
+ADDED_TO_ROUNDS = re.compile(r"\s+(?:was\s+|were\s+)?added\s+(?:on|in|for|during|to)\b", re.I)
+# a drill's dose, then the purpose that names it: ", six trips, for proprioceptive input"
+PURPOSE_AFTER_DOSE = re.compile(r",\s*for\s+$", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -355,6 +370,7 @@ class Extractor:
         and figures already read as code minutes, total time or scores."""
         out = [(e.start_char, e.end_char) for e in ents_of(doc) if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
+        out += [(m.start(), m.end()) for m in CONDITION_CLAUSE.finditer(text_of(doc))]  # "if he can hold it 30 s"
         for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
             m = MINUTES_AFTER_TOTAL.match(text_of(doc), t.end_char)
             if m:
@@ -400,6 +416,11 @@ class Extractor:
             return True  # "Plan an in-person visit for the DGI and dual task testing"
         if _ends_with_any(head.lower(), self.phrases.not_a_drill_before):
             return True  # "stepping instead of hopping"
+        if ADDED_TO_ROUNDS.match(text, ent.end_char) and any(
+                o.label_ == "TECHNIQUE" and text.rfind("\n", 0, ent.start_char) < o.start_char < ent.start_char for o in ents_of(doc)):
+            return True  # "SLS on BOSU 4 x 30 sec; ball toss added on rounds 3 and 4": part of the stance drill
+        if CONDITION_ON.search(head):
+            return True  # "progress to tandem on foam if he can hold tandem on the floor": a criterion
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
             return True  # "Goal is skipping the length of the gym"
         line = text[text.rfind("\n", 0, ent.start_char) + 1:ent.start_char].lower()
@@ -420,6 +441,8 @@ class Extractor:
         """'Therapeutic activities was simulated grocery shopping', 'GT 97116 x 15 min -
         hallway w/ cones': a sentence about another timed code describes that code's work."""
         sent = sent_of(ent)
+        if self._line_headed_by_other_code(doc, ent):
+            return True  # "- Gait trng: 180 and 360 deg turns" under a line naming 97112 and 97116
         listed = self._listed_under_other_code(doc, ent)
         if listed is not None:
             return listed
@@ -441,6 +464,17 @@ class Extractor:
             or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None
             # "Therapeutic activities twelve minutes practicing turning at the fridge": its time, then its work
             or re.fullmatch(r"\s*(?:x\s*)?\d+\s*(?:min|mins|minutes)\s*,?\s*", after, re.I) is not None)
+
+    def _line_headed_by_other_code(self, doc: Doc, ent: Span) -> bool:
+        """Whether `ent`'s line opens with another timed code's name and a colon or dash."""
+        text = text_of(doc)
+        start = text.rfind("\n", 0, ent.start_char) + 1
+        lead = LIST_ITEM.match(text, start)
+        first = lead.end() if lead else start
+        first += len(text[first:ent.start_char]) - len(text[first:ent.start_char].lstrip())
+        code = next((c for c in ents_of(doc) if c.label_ == "CPT" and c.start_char == first), None)
+        return (code is not None and code.id_ != NEURO_REED_CODE and self.timed.get(code.id_, True)
+                and re.match(r"\s*(?:\(?\d{5}\)?\s*)?[:\-\u2013]", text[code.end_char:ent.start_char]) is not None)
 
     def _listed_under_other_code(self, doc: Doc, span: Span) -> bool | None:
         """For a bulleted line under a line naming codes ("97110 Ther ex - 16 min\n - Lateral
@@ -821,6 +855,8 @@ class Extractor:
         drill = SIDE_WORDS.sub("", (lead + re.split(r"\bthen\b", text_of(doc)[span.start_char:end], flags=re.I)[0]).lower())
         # "for the ankle position sense", "for her hip proprioception": the purpose without its article
         clause, drill = (re.sub(r"\b(for|on|work on)\s+(?:the|his|her|their)\s+", r"\1 ", x) for x in (clause, drill))
+        # "marching in place 2 x 20, verbal cues for upright posture": what a cue asked for is no purpose
+        clause, drill = (CUE_REQUEST.sub(" ", x) for x in (clause, drill))
         if (span.start_char, span.end_char) in doc.user_data.get("scribe_headed", ()):
             return span.id_  # "Dynamic balance, walking with head turns": the heading decides (LABELLING.md rule 1)
         # "For timing and coordination, marching in place to the metronome": the purpose said first
@@ -876,7 +912,10 @@ class Extractor:
         if before:
             return before[-1]
         after = [s for s in same_sent if s.start_char >= end]
-        if after and not re.search(r"\d", text_of(doc)[end:after[0].start_char]):
+        between = text_of(doc)[end:after[0].start_char] if after else ""
+        if after and (not re.search(r"\d", between)
+                      # "carried the weighted ball across the gym, six trips, for proprioceptive input"
+                      or (PURPOSE_AFTER_DOSE.search(between) and not re.search(r"\b(?:then|and)\b", between, re.I))):
             return after[0]
         if not previous_sentence:
             return None
@@ -963,8 +1002,8 @@ class Extractor:
             if self._attach(known, p.start, p.end, doc, previous_sentence=True) is not None:
                 continue
             at = doc.char_span(p.start, p.end, alignment_mode="expand")
-            if at is None:
-                continue
+            if at is None or RESPONSE_COUNT.search(text[max(0, p.start - 20):p.start]):
+                continue  # "pt took 2-3 steps to recover": how the patient responded, no dose
             sent = sent_of(at)
             if GOAL_LINE.match(sent.text) or _has_any(sent.text.lower(), self.unnamed.not_a_drill) \
                     or _has_any(sent.text.lower(), self.phrases.test_names) \
@@ -1121,6 +1160,12 @@ class Extractor:
         resumed = {s.text.lower() for s in spans if RESUMED.search(text_of(doc)[sent_of(s).start_char:s.start_char])}
         techniques = [t for t in techniques if not (
             t.status is Status.planned and not t.has_parameters and t.category in held and t.name.lower() in resumed)]
+        # "VOR x1 3 x 60 s ... Plan: Continue gaze stabilization progressions": today's work, carried on
+        performed = {t.category for t in techniques if t.status is Status.performed}
+        continued = {s.text.lower() for s in spans if CONTINUED.search(text_of(doc)[max(0, s.start_char - 30):s.start_char])}
+        techniques = [t for t in techniques if not (
+            t.status is Status.planned and not t.has_parameters and not t.equipment
+            and t.category in performed and t.name.lower() in continued)]
         return _merge_back_references(techniques)
 
     # -- measures -----------------------------------------------------------------------
@@ -1261,6 +1306,8 @@ class Extractor:
                         for b, e, _ in codes)
             # "Neuro re-ed total thirty five minutes": the code's own total
             code_total = any(CODE_TOTAL.fullmatch(text[e:m.start()]) for _, e, _ in codes if e <= m.start())
+            # "forty five minutes total, thirty minutes of neuro re-ed": the code is named right after its minutes
+            code_total = code_total or any(b >= m.end() and MINUTES_OF_CODE.fullmatch(text[m.end():b]) for b, _, _ in codes)
             if not code_total and (any(s <= m.start() and m.start() - e <= 12 and not re.search(r"[.;]|\d{5}", text[e:m.start()]) for s, e in total_spans) or re.search(
                 r"\btotal\b[^.;]{0,12}$", text[max(0, m.start() - 15):m.start()], re.I
             ) or (not named and re.match(r"\s*(?:total|in total|timed|overall)\b(?!\s*(?:(?:treatment|tx|visit|session)\s+)?(?:time\s+|of\s+|was\s+|is\s+)?\d)", text[m.end():m.end() + 30], re.I))):
@@ -1361,7 +1408,19 @@ class Extractor:
         out: list[tuple[int, int, CodeMinutes]] = []
         for c_start, c_end, code in codes:
             m = BARE_MINUTES.match(text, c_end)
-            if not m or any(s < m.end(1) and m.start(1) < e for s, e in used):
+            if not m:  # "thirty minutes of neuro re-ed and fifteen of therapeutic activities"
+                m = BARE_MINUTES_BEFORE.search(text[max(0, c_start - 20):c_start])
+                if m and not any(s < c_start and c_start - e <= 60 for s, e in used):
+                    m = None  # only in a list of minutes said just before
+                if m:
+                    at = c_start - len(text[max(0, c_start - 20):c_start]) + m.start(1)
+                    if any(s < at + len(m.group(1)) and at < e for s, e in used):
+                        continue
+                    used.append((at, at + len(m.group(1))))
+                    out.append((at, c_end, CodeMinutes(code=code, minutes=int(m.group(1)), timed=self.timed.get(code, True),
+                                                       evidence=ev(at, c_end))))
+                continue
+            if any(s < m.end(1) and m.start(1) < e for s, e in used):
                 continue
             used.append((m.start(1), m.end(1)))
             out.append((c_start, m.end(1), CodeMinutes(code=code, minutes=int(m.group(1)), timed=self.timed.get(code, True),
@@ -1457,6 +1516,7 @@ class Extractor:
             used.append((session.start(group), session.end(group)))
             return int(session.group(group)), ev(session.start(), session.end())
         code_ends = [e for _, e, _ in self._code_mentions(doc)]
+        code_starts = [b for b, _, _ in self._code_mentions(doc)]
         for span in doc.spans.get("total_time", []):
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
@@ -1465,6 +1525,9 @@ class Extractor:
             tail = text[span.end_char: span.end_char + 40]
             m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ))"
                          r"|(?=\s+(?:we|i|then|today)\b))", tail, re.I)  # "... 20 minutes total 45 we started on the swing"
+            if m and any(s <= span.end_char + m.start(1) < e for s, e in used) and any(
+                    MINUTES_OF_CODE.fullmatch(text[span.end_char + m.end():b]) for b in code_starts):
+                m = None  # "45 minutes total, 30 minutes of neuro re-ed": the figure after is a code's
             if m and not re.search(r"\btimed\b", tail[: m.start(1)], re.I):
                 used.append((span.end_char + m.start(1), span.end_char + m.end()))
                 return int(m.group(1)), ev(span.start_char, span.end_char + m.end())
