@@ -1229,3 +1229,51 @@ def test_a_total_before_the_codes_minutes_and_a_bare_figure_before_a_code():
 def test_an_earlier_score_at_an_in_clinic_evaluation():
     facts = extract("FGA was 22 out of 30 at her in-clinic evaluation, not retested over video.")
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(22, "prior")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a criterion said with another verb
+        ("P: Next session add tandem stance on the floor once he holds feet together eyes closed for 30 sec without touch.",
+         [("balance_training", "planned", None)]),
+        ("I had planned the reaching outside her base of support with the cones but she said her back was aching.",
+         [("balance_training", "not_performed", None)]),
+        ("Ther act 24 min. Turning in the kitchen while carrying a cup, and walking through the doorway stepping over a strip of tape.",
+         []),
+        ("Walked the balance beam forward heel to toe carrying a beanbag on a paper plate, 5 passes, stand-by assist.",
+         [("balance_training", "performed", 5)]),
+        ("Cut out a 4 inch circle staying within a quarter inch of the thick line, 4 trials.", [("motor_control", "performed", 4)]),
+        ("Quadruped on the floor with alternating bird dogs, 3 x 8 each side.", [("motor_control", "performed", 3)]),
+        ("- SL catch/throw w/ 2 kg med ball on foam pad 3x12", [("motor_control", "performed", 3)]),
+        ("He had been doing gaze stabilization and smooth pursuit exercises at the sports clinic for two weeks.",
+         [("vestibular_training", "historical", None), ("vestibular_training", "historical", None)]),
+        ("97533 sensory integration 25 minutes and 97112 20 minutes total 45 we started on the platform swing 3 bouts of 2 minutes",
+         [("sensory_integration", "performed", 3)]),
+        ("Then an obstacle course crawl through the tunnel climb over the crash pad and walk the balance beam 5 rounds.",
+         [("balance_training", "performed", 5)]),
+        ("Then prone extension on the scooter board superman holds 4 times 10 seconds.", [("postural_retraining", "performed", 4)]),
+        ("He attended the standing balance group in the therapy gym, 97150, 30 minutes.", []),
+        ("Then ankle strategy, I give small push to the front and to the back when he stand, 2 series of 10.",
+         [("perturbation_training", "performed", 2)]),
+        ("Then standing in the parallel bars I gave him pushes at the hips, two sets of eight.", [("perturbation_training", "performed", 2)]),
+        ("Sitting on the therapy ball while I gave unexpected lateral tips, 3 sets of 10, recovered to midline with trunk righting on 24.",
+         [("perturbation_training", "performed", 3)]),
+        ("Then seated on the mat, trunk rotation passing a ball side to side, two sets of ten.", [("postural_retraining", "performed", 2)]),
+        ("He was on the Lokomat at the acute hospital before transfer; we don't have one here.", [("robotic_assisted", "historical", None)]),
+    ],
+)
+def test_drills_from_batch_ae(text, expected):
+    assert [(t.category, t.status.value, t.sets) for t in extract(text).techniques] == expected
+
+
+def test_bars_said_as_where_go_to_the_drill():
+    facts = extract("For neuro re-ed she did standing in the parallel bars alternating toe taps to a 4 inch step 3 sets of 8 each leg.")
+    assert [(t.category, sorted(t.equipment)) for t in facts.techniques] == [("balance_training", ["parallel_bars", "step"])]
+
+
+def test_a_goal_in_a_run_on_and_a_duty_cycle_are_no_doses():
+    facts = extract("then a few rounds of animal walks she tolerated everything well goal is for her to sit upright at circle time for 10 minutes")
+    assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("motor_control", None)]
+    facts = extract("NMES to left wrist extensors, 10 seconds on and 20 off, 15 minutes of stimulation.")
+    assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("functional_electrical_stimulation", 900.0)]

@@ -184,13 +184,27 @@ STANCE = re.compile(r"\b(?:stance|standing|sls|romberg|tandem)\b", re.I)
 # a count of responses or of some of the reps, not a dose ("took 2-3 steps", "on the first 3 pulls")
 RESPONSE_COUNT = re.compile(r"\b(?:took|taking|needed|needing|required|requiring|first|last)\s+$", re.I)
 # a drill named as the condition for another ("if he can hold tandem on the floor")
-CONDITION_ON = re.compile(r"\b(?:if|once|when|until)\s+(?:he|she|they|pt|the patient|patient)\s+(?:can|could|is able to)\s+"
-                          r"(?:[a-z]+\s+){0,2}$", re.I)
-CONDITION_CLAUSE = re.compile(r"\b(?:if|once|when|until)\s+(?:he|she|they|pt|the patient|patient)\s+(?:can|could|is able to)\b[^.;,\n]*", re.I)
+CONDITION_LEAD = (r"\b(?:if|once|when|until)\s+(?:he|she|they|pt|the patient|patient)\s+"
+                  r"(?:(?:can|could|is able to)\s+|(?:holds|tolerates|manages|completes|maintains|does)\b)")
+CONDITION_ON = re.compile(CONDITION_LEAD + r"\s*(?:[a-z]+\s+){0,2}$", re.I)
+CONDITION_CLAUSE = re.compile(CONDITION_LEAD + r"[^.;,\n]*", re.I)
 # an addition to the drill named before it on the line ("ball toss added on rounds 3 and 4")
 ADDED_TO_ROUNDS = re.compile(r"\s+(?:was\s+|were\s+)?added\s+(?:on|in|for|during|to)\b", re.I)
 # a drill's dose, then the purpose that names it: ", six trips, for proprioceptive input"
 PURPOSE_AFTER_DOSE = re.compile(r",\s*for\s+$", re.I)
+# a sentence that is only a code and its minutes: "Ther act 24 min." ('|' marks the code)
+CODE_TIME_ONLY = re.compile(r"\s*(?:[-*]\s*)?\|\s*(?:\(?\d{5}\)?\s*)?(?:x\s*)?\d+\s*(?:min|mins|minutes)\.?\s*", re.I)
+# a position named before the drill done in it
+POSITION_ONLY = re.compile(r"quadruped|all fours|hands and knees", re.I)
+# a goal said inside a run-on, to the end of its sentence: its figures are no dose
+GOAL_CLAUSE = re.compile(r"\b(?:the\s+|her\s+|his\s+|their\s+)?goals?\s+(?:is|are|will be)\s+(?:for|to|that)\b[^.;\n]*", re.I)
+CODE_NAME_BEFORE = re.compile(r"\b9\d{4}\s*[-:]?\s*$")
+CODE_MINUTES_AFTER = re.compile(r"\s*[-:,]?\s*(?:x\s*)?\d+\s*(?:minutes?|mins?)\b", re.I)
+COURSE = re.compile(r"\bobstacle course\b|\bcircuit\b", re.I)
+SURFACE_GAP = re.compile(r"\s+(?:on|over)\s+(?:the\s+|a\s+)?(?:[a-z-]+\s+){1,2}", re.I)
+GROUP_AFTER = re.compile(r"\s+(?:group|class)\b", re.I)
+# a stimulator's on/off cycle, no dose: "10 seconds on and 20 off", "10 s on/20 s off"
+DUTY_CYCLE = re.compile(r"\d+\s*(?:seconds?|secs?|s)?\s+on\s*(?:and|,|/)?\s*\d+\s*(?:seconds?|secs?|s)?\s+off\b", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -371,6 +385,8 @@ class Extractor:
         out = [(e.start_char, e.end_char) for e in ents_of(doc) if e.label_ in ("MEASURE", "CPT", "TECHNIQUE")]
         out += [(m.start(), m.end()) for m in CODE_NUMBER.finditer(text_of(doc))]
         out += [(m.start(), m.end()) for m in CONDITION_CLAUSE.finditer(text_of(doc))]  # "if he can hold it 30 s"
+        out += [(m.start(), m.end()) for m in GOAL_CLAUSE.finditer(text_of(doc))]  # "goal is ... sit for 10 minutes"
+        out += [(m.start(), m.end()) for m in DUTY_CYCLE.finditer(text_of(doc))]  # "10 seconds on and 20 off"
         for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
             m = MINUTES_AFTER_TOTAL.match(text_of(doc), t.end_char)
             if m:
@@ -419,6 +435,10 @@ class Extractor:
         if ADDED_TO_ROUNDS.match(text, ent.end_char) and any(
                 o.label_ == "TECHNIQUE" and text.rfind("\n", 0, ent.start_char) < o.start_char < ent.start_char for o in ents_of(doc)):
             return True  # "SLS on BOSU 4 x 30 sec; ball toss added on rounds 3 and 4": part of the stance drill
+        if GROUP_AFTER.match(text, ent.end_char):
+            return True  # "he attended the standing balance group": the group's name
+        if CODE_NAME_BEFORE.search(head) and CODE_MINUTES_AFTER.match(text, ent.end_char):
+            return True  # "97533 sensory integration 25 minutes": the code's name
         if CONDITION_ON.search(head):
             return True  # "progress to tandem on foam if he can hold tandem on the floor": a criterion
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
@@ -443,6 +463,8 @@ class Extractor:
         sent = sent_of(ent)
         if self._line_headed_by_other_code(doc, ent):
             return True  # "- Gait trng: 180 and 360 deg turns" under a line naming 97112 and 97116
+        if self._after_other_codes_time(doc, ent):
+            return True  # "Ther act 24 min. Turning in the kitchen ..., stepping over a strip of tape"
         listed = self._listed_under_other_code(doc, ent)
         if listed is not None:
             return listed
@@ -464,6 +486,20 @@ class Extractor:
             or re.fullmatch(r"\s*(?:\d{5}\s*)?(?:in|on|at|with|using|between|through)\s+(?:the\s+|a\s+)?", after, re.I) is not None
             # "Therapeutic activities twelve minutes practicing turning at the fridge": its time, then its work
             or re.fullmatch(r"\s*(?:x\s*)?\d+\s*(?:min|mins|minutes)\s*,?\s*", after, re.I) is not None)
+
+    def _after_other_codes_time(self, doc: Doc, ent: Span) -> bool:
+        """Whether an undosed drill's sentence follows, on the same line, a sentence that is
+        only another timed code and its minutes ("Ther act 24 min.")."""
+        text = text_of(doc)
+        sent = sent_of(ent)
+        if sent.start == 0 or DRILL_DOSE.search(sent.text):
+            return False
+        prev = doc[sent.start - 1].sent
+        if "\n" in text[prev.start_char:sent.start_char].rstrip():
+            return False
+        codes = [c for c in ents_of(doc) if c.label_ == "CPT" and prev.start <= c.start < prev.end]
+        return (len(codes) == 1 and codes[0].id_ != NEURO_REED_CODE and self.timed.get(codes[0].id_, True)
+                and CODE_TIME_ONLY.fullmatch(text[prev.start_char:codes[0].start_char] + "|" + text[codes[0].end_char:prev.end_char]) is not None)
 
     def _line_headed_by_other_code(self, doc: Doc, ent: Span) -> bool:
         """Whether `ent`'s line opens with another timed code's name and a colon or dash."""
@@ -684,7 +720,7 @@ class Extractor:
                     spans[i] = relabelled
                 continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
-            located = re.search(r"\b(?:at|(?<!bring )(?<!brought )(?<!bringing )in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on)\s+(?:the\s+)?$",
+            located = re.search(r"\b(?:at|(?<!bring )(?<!brought )(?<!bringing )in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on|hovering\s+over|hands?\s+over)\s+(?:the\s+)?$",
                                 text_of(doc)[sent_of(e).start_char:e.start_char], re.I)  # "... 2x15 with UE support on the parallel bars"
             if category in DEVICE_CATEGORIES and before and before[-1].id_ == category \
                     and (before[-1]._.status or "performed") == (e._.status or "performed") \
@@ -692,7 +728,8 @@ class Extractor:
                 category = None  # "NMES to the wrist extensors for 12 minutes, stimulation unit set ten seconds on"
             if category and not beside and not again and not surface and not located and (
                 not before
-                or re.search(r"\d", text_of(doc)[before[-1].end_char:e.start_char])
+                # a dose between ("... and the BAPS board, 2 sets of 20"), not a weight ("w/ 2 kg med ball on foam")
+                or re.search(r"\d+(?![\d.])(?!\s*(?:kg|lbs?|pounds?|kilos?|inch(?:es)?|in\b|cm|feet|ft|foot)\b)", text_of(doc)[before[-1].end_char:e.start_char])
                 or (before[-1]._.status or "performed") != (e._.status or "performed")
             ):
                 span = Span(doc, e.start, e.end, label="TECHNIQUE", span_id=category)
@@ -709,31 +746,19 @@ class Extractor:
             s.id_ not in DEVICE_CATEGORIES and WITH_DEVICE.search(text_of(doc)[sent_of(s).start_char:s.start_char])
             and any(d.id_ in DEVICE_CATEGORIES and sent_of(d).start == sent_of(s).start and d.end_char <= s.start_char
                     and (d._.status or "performed") == (s._.status or "performed") for d in spans))]
-        # "the Wii Fit balance board, the ski slalom game, twelve minutes, standing in the parallel
-        # bars, min assist": after a drill and its dose, where it was done, not a second drill
-        # "Then standing in the parallel bars, I gave unexpected nudges at the shoulders, 2 sets of 10": where the next was done
-        spans = [s for i, s in enumerate(spans) if not (
-            i + 1 < len(spans) and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i + 1]).start == sent_of(s).start
-            and spans[i + 1].id_ != s.id_ and re.fullmatch(r",\s*(?:(?:i|we)\s+(?:gave|did|added|applied|provided)\s+)?(?:[a-z]+\s+){0,2}",
-                                                            text_of(doc)[s.end_char:spans[i + 1].start_char], re.I))]
+        spans = self._where_stood(doc, spans)
         # "Staggered stance, ant/post pelvic perturbations by PT, 2 x 10": the stance is where the perturbations were given
         spans = [s for i, s in enumerate(spans) if not (
             i + 1 < len(spans) and s.id_ == "balance_training" and re.search(r"\bstance$", s.text, re.I)
             and spans[i + 1].id_ == "perturbation_training" and sent_of(spans[i + 1]).start == sent_of(s).start
             and re.fullmatch(r",\s*(?:[\w/-]+\s+){0,3}", text_of(doc)[s.end_char:spans[i + 1].start_char]))]
-        # "nudges at the pelvis while he stood at the parallel bars, two sets of ten": where the drill was done
-        spans = [s for i, s in enumerate(spans) if not (
-            i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
-            and re.search(r"\b(?:while|as)\s+(?:he|she|they|the pt|pt)?\s*$", text_of(doc)[max(0, s.start_char - 16):s.start_char], re.I))]
-        spans = [s for i, s in enumerate(spans) if not (
-            i > 0 and WHERE_STOOD.fullmatch(s.text) and sent_of(spans[i - 1]).start == sent_of(s).start
-            and DRILL_DOSE.search(text_of(doc)[spans[i - 1].end_char:s.start_char])
-            and re.search(r",\s*$", text_of(doc)[spans[i - 1].end_char:s.start_char])
-            and not DRILL_DOSE.search(text_of(doc)[s.end_char:(spans[i + 1].start_char if i + 1 < len(spans) and sent_of(spans[i + 1]).start == sent_of(s).start else sent_of(s).end_char)]))]
         keep = []
         for s in spans:
             specific = [o for o in spans if o is not s and o.id_ == s.id_ and o.text.lower() not in self.generic]
-            if s.text.lower() in self.generic and (
+            # "doing gaze stabilization and smooth pursuit exercises": two exercises listed, not a heading
+            listed = any(re.fullmatch(r"\s+(?:and|&)\s+", text_of(doc)[s.end_char:o.start_char]) for o in specific
+                         if o.start_char >= s.end_char) and s._.status in ("historical", "planned")
+            if s.text.lower() in self.generic and not listed and (
                 any(sent_of(o).start == sent_of(s).start and o._.status == s._.status for o in specific)
                 or (not self._said_of(doc, s, spans)
                     and any((o._.status or "performed") == (s._.status or "performed") for o in specific))
@@ -741,6 +766,37 @@ class Extractor:
                 continue
             keep.append(s)
         return sorted(keep, key=lambda s: s.start_char)
+
+    @staticmethod
+    def _where_stood(doc: Doc, spans: list[Span]) -> list[Span]:
+        """'Standing in the parallel bars' said beside a drill is where the drill was done, not
+        a second drill; the bars go to that drill (doc.user_data["scribe_bars_for"])."""
+        text = text_of(doc)
+        bars_for: set[int] = doc.user_data.setdefault("scribe_bars_for", set())
+        keep: list[Span] = []
+        for i, s in enumerate(spans):
+            nxt = spans[i + 1] if i + 1 < len(spans) and sent_of(spans[i + 1]).start == sent_of(s).start else None
+            prev = spans[i - 1] if i > 0 and sent_of(spans[i - 1]).start == sent_of(s).start else None
+            target = None
+            if WHERE_STOOD.fullmatch(s.text) and nxt is not None and (
+                    # "Then standing in the parallel bars, I gave unexpected nudges at the shoulders, 2 sets of 10"
+                    (nxt.id_ != s.id_ and re.fullmatch(r",?\s*(?:(?:i|we)\s+(?:gave|did|added|applied|provided)\s+)?(?:[a-z]+\s+){0,2}",
+                                                       text[s.end_char:nxt.start_char], re.I))
+                    # "she did standing in the parallel bars alternating toe taps to a 4 inch step"
+                    or re.fullmatch(r"\s+(?:doing\s+|with\s+|and\s+)?(?:[a-z]+\s+)?", text[s.end_char:nxt.start_char], re.I)):
+                target = nxt
+            elif WHERE_STOOD.fullmatch(s.text) and prev is not None and (
+                    # "nudges at the pelvis while he stood at the parallel bars, two sets of ten"
+                    re.search(r"\b(?:while|as)\s+(?:he|she|they|the pt|pt)?\s*$", text[max(0, s.start_char - 16):s.start_char], re.I)
+                    # "the Wii Fit balance board, the ski slalom game, twelve minutes, standing in the parallel bars, min assist"
+                    or (DRILL_DOSE.search(text[prev.end_char:s.start_char]) and re.search(r",\s*$", text[prev.end_char:s.start_char])
+                        and not DRILL_DOSE.search(text[s.end_char:nxt.start_char if nxt is not None else sent_of(s).end_char]))):
+                target = prev
+            if target is None:
+                keep.append(s)
+            else:
+                bars_for.add(target.start_char)
+        return keep
 
     def _appositions(self, doc: Doc, spans: list[Span]) -> list[Span]:
         """A second name for the same drill is one drill: 'Prone extension over the therapy
@@ -783,6 +839,9 @@ class Extractor:
                     skip.add(j)
                     j += 1
                 continue
+            if nxt.id_ == s.id_ == "postural_retraining" and SURFACE_GAP.fullmatch(gap) \
+                    and DRILL_DOSE.search(text[nxt.end_char:min(sent_of(nxt).end_char, nxt.end_char + 30)]):
+                continue  # "prone extension on the scooter board superman holds 4 times 10 seconds": its other name
             before_comma = gap.split(",", 1)[0] if "," in gap else gap
             if nxt.id_ == s.id_ and gap.count(",") <= 2 and len(gap) <= 45 and re.fullmatch(r"[^;]*,(?:\s*[a-z/'-]+){0,3}\s*[\"\u201c]?\s*", gap, re.I) \
                     and not any(o.label_ in ("MEASURE", "TECHNIQUE") and s.end_char <= o.start_char and o.end_char <= nxt.start_char for o in ents_of(doc)) \
@@ -819,6 +878,17 @@ class Extractor:
                 and (prev._.status or "performed") == (s._.status or "performed")
             if same and prev.id_ == s.id_ and re.fullmatch(r"\s*,?\s*(?:progressing|progressed|advancing|advanced)\s+to\s+(?:full\s+)?", between, re.I):
                 continue  # "semi tandem progressing to full tandem, three holds": one drill, made harder
+            if same and COURSE.search(prev.text) and not re.search(r"\d|;|\bthen\b", between, re.I):
+                course = Span(doc, prev.start, s.end, label="TECHNIQUE", span_id=prev.id_)
+                course._.status = prev._.status
+                out[-1] = course  # "an obstacle course crawl through the tunnel ... and walk the balance beam 5 rounds": its stations
+                continue
+            if same and prev.id_ == s.id_ and POSITION_ONLY.fullmatch(prev.text) and len(between) <= 40 \
+                    and not re.search(r"\d|;|\bthen\b|\band\b", between, re.I):
+                out[-1] = s  # "Quadruped on the floor with alternating bird dogs, 3 x 8": the position the drill was done in
+                continue
+            if same and prev.id_ == s.id_ and re.fullmatch(r"\s+(?:(?:forward|backward|backwards|sideways|laterally|fwd|bwd)\s+)?", between, re.I):
+                continue  # "Walked the balance beam forward heel to toe, 5 passes": how the drill was done
             if same and prev.id_ == "perturbation_training" and s.id_ == "balance_training" and STANCE.search(s.text) \
                     and len(between) <= 40 and not re.search(r"\d|;|\bthen\b|\band\b", between):
                 continue  # "Perturbations on BOSU, R SL stance, therapist taps at pelvis": one perturbation entry (rule 4)
@@ -1106,6 +1176,9 @@ class Extractor:
                 assist.setdefault(id(owner), e.id_)
             elif e.label_ == "CUE" and e.id_ not in cues[id(owner)]:
                 cues[id(owner)].append(e.id_)
+        for s in spans:  # "standing in the parallel bars alternating toe taps": the bars are the drill's
+            if s.start_char in doc.user_data.get("scribe_bars_for", ()) and "parallel_bars" not in equipment[id(s)]:
+                equipment[id(s)].append("parallel_bars")
         for s in spans:  # equipment named inside the drill's name ("balance beam walking")
             for pattern, equipment_id in self.equipment_words + self.technique_equipment:
                 if pattern.search(s.text) and equipment_id not in equipment[id(s)]:
