@@ -1277,3 +1277,46 @@ def test_a_goal_in_a_run_on_and_a_duty_cycle_are_no_doses():
     assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("motor_control", None)]
     facts = extract("NMES to left wrist extensors, 10 seconds on and 20 off, 15 minutes of stimulation.")
     assert [(t.category, t.duration_seconds) for t in facts.techniques] == [("functional_electrical_stimulation", 900.0)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("I had planned VOR times two today but she has had a headache since the morning, so we held it.",
+         [("vestibular_training", "not_performed", None)]),
+        ("In the clinic before she switched to video we did backward pull perturbations; not appropriate at home.",
+         [("perturbation_training", "historical", None)]),
+        ("Pt did Brandt-Daroff at home x1 wk before eval per PCP, stopped d/t nausea.", [("vestibular_training", "historical", None)]),
+        # a dose in a run-on that follows another drill more closely is that drill's
+        ("then tactile play in the dry bean bin hunting for small toys for about five minutes he was a lot better with the bean "
+         "bin than last week mom has been doing the brushing protocol at home that his last OT taught her no testing today",
+         [("sensory_integration", "performed", None), ("sensory_integration", "historical", None)]),
+        ("Plan: agility ladder drills next wk if hops pain free.", [("motor_control", "planned", None)]),
+        ("Cone drill: shuffling between 4 cones calling out the colour of the card I held up, so head turns while moving, 4 rounds.",
+         [("vestibular_training", "performed", 4)]),
+        ("Worked on standing balance at the kitchen counter with feet together, eyes open and then closed, some reps. Side to side "
+         "weight shifts at the counter, 2 x 10.", [("balance_training", "performed", None), ("balance_training", "performed", 2)]),
+        ("In-hand manipulation, she pick up coins one by one and move to the palm, 2 sets of 10 coins.", [("motor_control", "performed", 2)]),
+    ],
+)
+def test_drills_from_batch_ag(text, expected):
+    assert [(t.category, t.status.value, t.sets) for t in extract(text).techniques] == expected
+
+
+@pytest.mark.parametrize(
+    "text, equipment",
+    [
+        ("NMR 25 min. Static standing in parallel bars, feet together, EO then EC, 3 x 30 sec, CGA.", ["parallel_bars"]),
+        ("Lateral weight shifting in bars 2 x 10, VC for upright trunk.", ["parallel_bars"]),
+        ("- VR headset reaching game in standing at the parallel bars, 2 x 3 min, CGA", ["vr_headset", "parallel_bars"]),
+    ],
+)
+def test_the_bars_said_as_where(text, equipment):
+    assert [t.equipment for t in extract(text).techniques] == [equipment]
+
+
+def test_a_score_at_a_re_evaluation_and_a_manoeuvres_minutes():
+    facts = extract("Berg 40 out of 56, 36 at his re-eval, goal 48.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(40, "current"), (36, "prior"), (48, "goal")]
+    facts = extract("Epley x2 R, 10 min, repeat Dix-Hallpike negative.")
+    assert [(m.code, m.minutes) for m in facts.minutes] == [("95992", 10)]

@@ -105,6 +105,10 @@ KNOWN_TECHNIQUE_MISSES = {
                                                "the rice bin is read as 97112 work and the swing is lost",
     "ad20_outpt_pd_group_one_on_one": "group drills under 97150 (boxing for coordination, a cone and beam obstacle course) are "
                                       "labelled drills; the rules read them as the group code's work (as in ab10)",
+    "ag13_snf_group_no_impairment": "of two drills in the 97150 group after a colon, the weight shifts are read and the reaching for cups "
+                                    "is not (group work is labelled as drills here, as in ad20)",
+    "ag17_concussion_hockey_fga_out_of_range": "'Next week: start lateral bounding with head turns' names no drill the rules know, so the "
+                                               "planned entry is missed",
 }
 
 

@@ -205,6 +205,12 @@ SURFACE_GAP = re.compile(r"\s+(?:on|over)\s+(?:the\s+|a\s+)?(?:[a-z-]+\s+){1,2}"
 GROUP_AFTER = re.compile(r"\s+(?:group|class)\b", re.I)
 # a stimulator's on/off cycle, no dose: "10 seconds on and 20 off", "10 s on/20 s off"
 DUTY_CYCLE = re.compile(r"\d+\s*(?:seconds?|secs?|s)?\s+on\s*(?:and|,|/)?\s*\d+\s*(?:seconds?|secs?|s)?\s+off\b", re.I)
+HELD_IN_HAND = re.compile(r"\bheld\s+(?:it\s+|them\s+)?(?:up|out|onto|on to)\b")
+IF_TOLERATED = re.compile(r"\s+(?:are\s+|is\s+|remain\s+|remains\s+|stay\s+|stays\s+)?(?:pain[- ]free|tolerated|well tolerated|ok|okay|symptom[- ]free|go well|goes well)\b", re.I)
+VAGUE_DOSE = re.compile(r"\b(?:some|a few|several|few|multiple)\s+(?:reps|repetitions|sets|rounds|trials|bouts)\b", re.I)
+ONE_BY_ONE = re.compile(r"\b(?:1|one)\s+by\s+(?:1|one)\b(?!\d)|\bone at a time\b|\bone after (?:the )?other\b", re.I)
+EVALUATION_CODES = frozenset({"97161", "97162", "97163", "97164", "97165", "97166", "97167", "97168"})
+FOR_A_SPAN = re.compile(r"\bx\s*\d+\s*(?:wks?|weeks?|days?|months?|mos?)\b", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -387,6 +393,8 @@ class Extractor:
         out += [(m.start(), m.end()) for m in CONDITION_CLAUSE.finditer(text_of(doc))]  # "if he can hold it 30 s"
         out += [(m.start(), m.end()) for m in GOAL_CLAUSE.finditer(text_of(doc))]  # "goal is ... sit for 10 minutes"
         out += [(m.start(), m.end()) for m in DUTY_CYCLE.finditer(text_of(doc))]  # "10 seconds on and 20 off"
+        out += [(m.start(), m.end()) for m in ONE_BY_ONE.finditer(text_of(doc))]  # "pick up coins one by one"
+        out += [(m.start(), m.end()) for m in FOR_A_SPAN.finditer(text_of(doc))]  # "Brandt-Daroff at home x1 wk"
         for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
             m = MINUTES_AFTER_TOTAL.match(text_of(doc), t.end_char)
             if m:
@@ -439,6 +447,8 @@ class Extractor:
             return True  # "he attended the standing balance group": the group's name
         if CODE_NAME_BEFORE.search(head) and CODE_MINUTES_AFTER.match(text, ent.end_char):
             return True  # "97533 sensory integration 25 minutes": the code's name
+        if re.search(r"\bif\s+(?:the\s+|his\s+|her\s+)?$", head, re.I) and IF_TOLERATED.match(text, ent.end_char):
+            return True  # "agility ladder drills next wk if hops pain free": a criterion
         if CONDITION_ON.search(head):
             return True  # "progress to tandem on foam if he can hold tandem on the floor": a criterion
         if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
@@ -676,6 +686,8 @@ class Extractor:
                     relabelled = Span(doc, anchor.start, anchor.end, label="TECHNIQUE", span_id=e.id_)
                     relabelled._.status = anchor._.status
                     spans[-1] = relabelled
+                if WHERE_STOOD.search(e.text):  # "VR headset reaching game in standing at the parallel bars"
+                    doc.user_data.setdefault("scribe_bars_for", set()).add(anchor.start_char)
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in ents_of(doc):
@@ -848,6 +860,8 @@ class Extractor:
                     and not (re.search(r"[a-z]", before_comma, re.I) and self._in_a_list(doc, s, nxt, spans, out)) \
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap) \
                     and not re.match(r"\s*(?:and|then|next|also|after that)\b", gap.rsplit(",", 1)[-1], re.I):  # ", and then tandem stance": a new drill
+                if WHERE_STOOD.search(s.text):  # "Static standing in parallel bars, feet together, 3 x 30 sec": the bars go on
+                    doc.user_data.setdefault("scribe_bars_for", set()).add(nxt.start_char)
                 continue
             out.append(s)
         return out
@@ -946,8 +960,8 @@ class Extractor:
         later = [o.start_char for o in spans if o.start_char > span.start_char and sent_of(o).start == sent_of(span).start]
         stop = min([sent_of(span).end_char, *later])
         rest = text_of(doc)[span.end_char:stop]
-        if DRILL_DOSE.search(rest):
-            return True
+        if DRILL_DOSE.search(rest) or VAGUE_DOSE.search(rest):
+            return True  # "standing balance at the counter with feet together, ..., some reps"
         return any(e.label_ == "EQUIPMENT" and span.end_char <= e.start_char < stop for e in ents_of(doc))
 
     def _attach(self, spans: list[Span], start: int, end: int, doc: Doc, previous_sentence: bool = False) -> Span | None:
@@ -1075,7 +1089,8 @@ class Extractor:
             if at is None or RESPONSE_COUNT.search(text[max(0, p.start - 20):p.start]):
                 continue  # "pt took 2-3 steps to recover": how the patient responded, no dose
             sent = sent_of(at)
-            if GOAL_LINE.match(sent.text) or _has_any(sent.text.lower(), self.unnamed.not_a_drill) \
+            # "the card I held up": held in the hand, not a held drill
+            if GOAL_LINE.match(sent.text) or _has_any(HELD_IN_HAND.sub(" ", sent.text.lower()), self.unnamed.not_a_drill) \
                     or _has_any(sent.text.lower(), self.phrases.test_names) \
                     or _has_any(sent.text.lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
                 continue  # "His reactive balance is really poor, ... he went retropulsive twice"
@@ -1263,7 +1278,11 @@ class Extractor:
             )
             if ent._.status in ("planned", "not_performed") and not goal_sentence:
                 continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
-            later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")]
+            # "up from 36 at his re-eval, goal 48": a visit named as the time of a score ends nothing
+            later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")
+                     and not (e.label_ == "CPT" and e.id_ in EVALUATION_CODES
+                              and re.search(r"\b(?:at|on|since|from|by|after)\s+(?:the\s+|his\s+|her\s+|their\s+|last\s+|initial\s+)*$",
+                                            text_of(doc)[max(sent.start_char, e.start_char - 20):e.start_char], re.I))]
             rest = text_of(doc)[ent.end_char:sent.end_char]
             # "SLS R 18 sec (6 sec at IE; goal 30 sec)": a semicolon inside brackets does not end the clause
             # nor one before the other side's value ("SLS R 30 sec; L 45 sec")
@@ -1574,6 +1593,8 @@ class Extractor:
                 return c  # "97112 x 2u (30 min)"
             if re.fullmatch(r"\s*\d+\s*(?:min|mins|minutes|')\s*(?:x|×)\s*", between, re.I):
                 return c  # "97112 40 min x 2u"
+            if re.fullmatch(r"\s*(?:x|×)\s*\d+\s*(?:(?:on\s+the\s+)?(?:r|l|rt|lt|right|left|bil|bilat|bilateral)\b)?\s*,\s*", between, re.I):
+                return c  # "Epley x2 R, 10 min": the manoeuvre's repeats and side, then its time
             if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of|other|remaining|rest)\b|\d", between, re.I):
                 continue  # "billing three units of 97112, the other five minutes was vitals": not the code's
             return c

@@ -224,7 +224,7 @@ class ConText:
             # a run-on's dose speaks of the drills near it only
             local = sent if len(sent) <= LONG_SENTENCE_TOKENS else \
                 doc[max(sent.start, ent.start - RUN_ON_CUE_TOKENS):min(sent.end, ent.end + RUN_ON_CUE_TOKENS)]
-            if SENTENCE_DOSE.search(local.text):
+            if self._dose_of(doc, ent, sent, local):
                 continue
             if any(o.label_ == "TECHNIQUE" and o.end <= ent.start and o.text.lower() == ent.text.lower() for o in ents_of(doc)):
                 continue  # "... because she felt nauseous after the habituation sets": the drill named before
@@ -234,6 +234,26 @@ class ConText:
                        for s in doc.spans.get(group, [])):  # a cue that runs past the name: 'stim unit held'
                     ent._.status = status
                     break
+
+    @staticmethod
+    def _dose_of(doc: Doc, ent: Span, sent: Span, local: Span) -> bool:
+        """Whether a dose near `ent` may speak of it: in a run-on, one with another drill
+        between it and `ent` is that drill's ("the bean bin for about five minutes ... mom
+        has been doing the brushing protocol that his last OT taught her")."""
+        doses = list(SENTENCE_DOSE.finditer(local.text))
+        if local is sent:
+            return bool(doses)
+        others = [o for o in ents_of(doc) if o.label_ == "TECHNIQUE" and o is not ent and sent.start <= o.start < sent.end]
+        for m in doses:
+            at, end = local.start_char + m.start(), local.start_char + m.end()
+            lo, hi = sorted((at, ent.start_char))
+            if any(lo < o.start_char < hi for o in others):
+                continue
+            # a dose said before `ent` that follows another drill more closely is that drill's
+            if at < ent.start_char and any(o.end_char <= at and at - o.end_char < ent.start_char - end for o in others):
+                continue
+            return True
+        return False
 
     def _modify(self, doc: Doc) -> None:
         mods = _modifiers(doc)
