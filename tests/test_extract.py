@@ -1320,3 +1320,59 @@ def test_a_score_at_a_re_evaluation_and_a_manoeuvres_minutes():
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(40, "current"), (36, "prior"), (48, "goal")]
     facts = extract("Epley x2 R, 10 min, repeat Dix-Hallpike negative.")
     assert [(m.code, m.minutes) for m in facts.minutes] == [("95992", 10)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("we did LSVT BIG whole body movements seated and then standing two sets of ten each with verbal cues to go bigger and "
+         "she was standby assist for the standing part then standing at the kitchen counter reaching up to the top cabinet and "
+         "down to a step stool three sets of eight each arm contact guard because she tends to go up on her toes",
+         [("motor_control", "performed", 2), ("balance_training", "performed", 3)]),
+        ("28 y/o M, TBI from MVC, R hemiparesis more than L. Deficits: motor control R LE, sitting and standing balance.", []),
+        ("1. Gaze stabilization VOR x1 horizontal, paced to metronome at 120 bpm, 3 x 60 seconds, standing on foam pad",
+         [("vestibular_training", "performed", 3)]),
+        ("we started in the parallel bars with lateral weight shifts toward the left three sets of ten with tactile cues",
+         [("balance_training", "performed", 3)]),
+    ],
+)
+def test_drills_from_batch_ah(text, expected):
+    assert [(t.category, t.status.value, t.sets) for t in extract(text).techniques] == expected
+
+
+def test_a_run_on_goes_on_past_another_codes_work_and_a_codes_minutes_are_no_dose():
+    facts = extract("then therapeutic activities fifteen minutes practicing getting in and out of the tub with the transfer bench her "
+                    "timed up and go was eighteen point two seconds with her four wheeled walker it was twenty one point five at start "
+                    "of care the last home health therapist back in the spring had her standing on a wobble board but we are not "
+                    "using that now")
+    assert [(t.category, t.status.value) for t in facts.techniques] == [("balance_training", "historical")]
+    facts = extract("impairments are left arm motor control and standing balance today neuro re-ed thirty five minutes started with "
+                    "standing weight shifts at the counter side to side three sets of ten")
+    assert [(t.category, t.sets) for t in facts.techniques] == [("balance_training", 3)]
+
+
+def test_the_named_total_first_and_a_line_opened_by_ta():
+    facts = extract("1) Ekso exoskeleton walking, 2 bouts of 6 min, 180 steps total, min A\nTotal treatment time 55 min.")
+    assert facts.total_treatment_minutes == 55
+    facts = extract("NMR 15 min: wt shifting in parallel bars 2 x 10.\nTA 10 min: toilet transfer training w/ FWW, min A.")
+    assert sorted((m.code, m.minutes) for m in facts.minutes) == [("97112", 15), ("97530", 10)]
+
+
+def test_a_cue_after_a_value_is_not_the_next_measures_and_a_hot_packs_minutes():
+    facts = extract("DGI twenty out of twenty four up from fourteen at initial eval ABC seventy one percent goal ABC eighty percent")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(20, "current"), (14, "prior"), (71, "current"), (80, "goal")]
+    facts = extract("97010 moist hot pack R hand and forearm 10 min before treatment.")
+    assert [(m.code, m.minutes) for m in facts.minutes] == [("97010", 10)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("P: Progress to R SLS next visit.", [("balance_training", "planned")]),
+        ("next time I want to add kicking a ball to a target mom says his balance on the playground is the main issue",
+         [("motor_control", "planned")]),
+        ("NMR 22 min: large amplitude stepping fwd/back/side (LSVT BIG pattern) 2 x 10 ea direction, CGA.", [("motor_control", "performed")]),
+    ],
+)
+def test_planned_and_bracketed_drills_from_batch_ah(text, expected):
+    assert [(t.category, t.status.value) for t in extract(text).techniques] == expected

@@ -30,7 +30,7 @@ from ..schema import (
     Transcript,
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
-from .components import ASSESSMENT_SECTION, ents_of, plan_sections, sent_of, sentences, text_of
+from .components import ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, ents_of, plan_sections, sent_of, sentences, text_of
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
@@ -211,6 +211,14 @@ VAGUE_DOSE = re.compile(r"\b(?:some|a few|several|few|multiple)\s+(?:reps|repeti
 ONE_BY_ONE = re.compile(r"\b(?:1|one)\s+by\s+(?:1|one)\b(?!\d)|\bone at a time\b|\bone after (?:the )?other\b", re.I)
 EVALUATION_CODES = frozenset({"97161", "97162", "97163", "97164", "97165", "97166", "97167", "97168"})
 FOR_A_SPAN = re.compile(r"\bx\s*\d+\s*(?:wks?|weeks?|days?|months?|mos?)\b", re.I)
+IN_A_PLACE = re.compile(r"\b(?:in|at|between|inside)\s+(?:the\s+)?$", re.I)
+TOTAL_NAMED = re.compile(r"\b(?:time|treatment|tx|session|visit)\b", re.I)
+# abbreviations that name a code only where a line opens with them and their minutes ("TA" is
+# also the tibialis anterior)
+LINE_CODE_ABBREVIATIONS = {"ta": "97530"}
+LINE_CODE_ABBREVIATION = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?(TA)[ \t]*(?:x[ \t]*)?\d+[ \t]*(?:min|mins|minutes)\b")
+_PART = r"(?:hands?|forearms?|wrists?|knees?|shoulders?|neck|low back|back|ankles?|feet|foot|hips?|elbows?|legs?|arms?)"
+BODY_PARTS = re.compile(r"^\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?" + _PART + r"(?:\s+(?:and|&|/)\s+" + _PART + r")?\s*$", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -406,7 +414,7 @@ class Extractor:
         if ent.text.lower() in self.drill_measures and (
                 DOSED.match(text_of(doc), ent.end_char)
                 # "Progress to SLS next visit": the stance as a drill to add
-                or re.search(r"\b(?:progress(?:ing)?\s+to|add(?:ing)?|introduce|start(?:ing)?)\s+(?:the\s+)?$",
+                or re.search(r"\b(?:progress(?:ing)?\s+to|add(?:ing)?|introduce|start(?:ing)?)\s+(?:the\s+)?(?:(?:r|l|rt|lt|right|left)\s+)?$",
                              text_of(doc)[sent_of(ent).start_char:ent.start_char], re.I)
                 # "SLS on BOSU.": a stance on a surface is the drill, not the test
                 or self._on_equipment(doc, ent)):
@@ -482,6 +490,8 @@ class Extractor:
         if not codes or any(c.id_ == "97112" for c in ents_of(doc) if c.label_ == "CPT" and sent.start <= c.start < sent.end):
             return False
         first = codes[0]
+        if len(sent) > LONG_SENTENCE_TOKENS and ent.start - codes[-1].end > RUN_ON_CUE_TOKENS:
+            return False  # a run-on goes on past the other code's work: "... tub transfers ... her last therapist had her on a wobble board"
         lead = text_of(doc)[sent.start_char:first.start_char]
         # "97535 Self Care - 15 min: buttoning on button board": the code's number and name, then its work
         named = codes[1] if len(codes) > 1 and codes[1].id_ == first.id_ and re.fullmatch(r"\s*", text_of(doc)[first.end_char:codes[1].start_char]) else first
@@ -575,10 +585,17 @@ class Extractor:
         if modifier is not None and modifier.start >= ent.end and ent._.status in ("not_performed", "planned") \
                 and not getattr(ent._, "negated", False):
             return False  # "... with poor coordination the step taps to the step we skipped today": a drill
+        if modifier is not None and modifier.end <= ent.start and ent.start - modifier.end <= 1 and ent._.status == "planned":
+            return False  # "next time I want to add kicking a ball to a target": a drill to add
         if DEFICIT_SENTENCE.match(sent_of(ent).text) and not DRILL_DOSE.search(sent_of(ent).text):
             return True  # "Deficits in trunk and lower extremity motor control and sitting and standing balance."
         following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
-        if DRILL_DOSE.search(following):
+        near = following if len(sent_of(ent)) <= LONG_SENTENCE_TOKENS else \
+            doc[ent.end:min(sent_of(ent).end, ent.end + RUN_ON_CUE_TOKENS)].text.lower()  # a run-on's later minutes are another's
+        code = next((c for c in ents_of(doc) if c.label_ == "CPT" and ent.end <= c.start < sent_of(ent).end), None)
+        if code is not None:  # "impairments are ... standing balance today neuro re-ed 35 minutes": the code's minutes
+            near = near[:max(0, code.start_char - ent.end_char)]
+        if DRILL_DOSE.search(near):
             return False  # "difficulty with tandem stance, 3 x 30 sec": the drill was done
         if _has_any(before, self.phrases.impairment_modifiers) and not (
                 re.search(r"\b(?:forward|backward|lateral|sideways)\s*$", before) and DIRECTED_DRILL.search(ent.text)):
@@ -599,7 +616,9 @@ class Extractor:
             if lst and lst.start("items") <= offset < lst.end("items"):
                 return True  # "her main deficits are trunk motor control and standing balance"
         line_start = text_of(doc).rfind("\n", 0, ent.start_char) + 1
-        for lead in (text_of(doc)[line_start:ent.start_char], text_of(doc)[sent_of(ent).start_char:ent.start_char]):
+        sent_lead = text_of(doc)[sent_of(ent).start_char:ent.start_char]
+        # "... hemiparesis more than L. Deficits: motor control R LE": a full stop the parser read as an initial's
+        for lead in (text_of(doc)[line_start:ent.start_char], sent_lead, re.split(r"\.\s+", sent_lead)[-1]):
             heading = re.match(r"\s*(?:[-*]\s*)?([a-z ]{1,24}):", lead.lower())
             if heading and heading.group(1).strip() in self.phrases.deficit_headings:
                 return True
@@ -659,7 +678,9 @@ class Extractor:
                 e = relabelled
             if category:
                 doc.user_data.setdefault("scribe_headed", set()).add((e.start_char, e.end_char))
-            anchors = [a for a in [*spans[-1:], *[x for x in ents_of(doc) if x.label_ == "EQUIPMENT" and x.text.lower() in self.implies]]
+            # "we started in the parallel bars with lateral weight shifts": a place holds no drill inside it
+            anchors = [a for a in [*spans[-1:], *[x for x in ents_of(doc) if x.label_ == "EQUIPMENT" and x.text.lower() in self.implies
+                                                  and not IN_A_PLACE.search(text_of(doc)[max(0, x.start_char - 12):x.start_char])]]
                        if sent_of(a).start == sent_of(e).start and a.end_char <= e.start_char]
             anchor = max(anchors, key=lambda a: a.end_char) if anchors else None
             head = text_of(doc)[sent_of(e).start_char:e.start_char]
@@ -732,7 +753,7 @@ class Extractor:
                     spans[i] = relabelled
                 continue
             # "5 x 10 second holds at the parallel bars": where the drill was done
-            located = re.search(r"\b(?:at|(?<!bring )(?<!brought )(?<!bringing )in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on|hovering\s+over|hands?\s+over)\s+(?:the\s+)?$",
+            located = re.search(r"\b(?:at|(?<!bring )(?<!brought )(?<!bringing )in|between|inside|using|holding|from|(?:support|hold|hands?|hand support)\s+on|hovering\s+over|hands?\s+over|,\s*(?:standing|sitting|seated|kneeling)\s+on)\s+(?:the\s+|a\s+)?$",
                                 text_of(doc)[sent_of(e).start_char:e.start_char], re.I)  # "... 2x15 with UE support on the parallel bars"
             if category in DEVICE_CATEGORIES and before and before[-1].id_ == category \
                     and (before[-1]._.status or "performed") == (e._.status or "performed") \
@@ -827,7 +848,7 @@ class Extractor:
                 out.append(s)
                 continue
             gap = text[s.end_char:nxt.start_char]
-            if re.fullmatch(r"\s*\(\s*", gap) or (nxt.id_ == s.id_ and re.fullmatch(r"\s*(?:w/|with)\s+[a-z0-9 '-]{1,30}\(\s*", gap, re.I)):
+            if re.fullmatch(r"\s*(?:[a-z]+(?:/[a-z]+)+\s*)?\(\s*", gap, re.I) or (nxt.id_ == s.id_ and re.fullmatch(r"\s*(?:w/|with)\s+[a-z0-9 '-]{1,30}\(\s*", gap, re.I)):
                 # "Tandem walk w/ serial 7s (dual task), 4 passes": the bracket names the same drill
                 out.append(s)
                 skip.add(i + 1)
@@ -1089,12 +1110,14 @@ class Extractor:
             if at is None or RESPONSE_COUNT.search(text[max(0, p.start - 20):p.start]):
                 continue  # "pt took 2-3 steps to recover": how the patient responded, no dose
             sent = sent_of(at)
+            # a run-on's words far from the dose speak of other things ("... cones in the gym 5 laps verbal cues to look ahead DGI 20")
+            near = sent if len(sent) <= LONG_SENTENCE_TOKENS else doc[max(sent.start, at.start - RUN_ON_CUE_TOKENS):min(sent.end, at.end + 2)]
             # "the card I held up": held in the hand, not a held drill
-            if GOAL_LINE.match(sent.text) or _has_any(HELD_IN_HAND.sub(" ", sent.text.lower()), self.unnamed.not_a_drill) \
-                    or _has_any(sent.text.lower(), self.phrases.test_names) \
-                    or _has_any(sent.text.lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
+            if GOAL_LINE.match(sent.text) or _has_any(HELD_IN_HAND.sub(" ", near.text.lower()), self.unnamed.not_a_drill) \
+                    or _has_any(near.text.lower(), self.phrases.test_names) \
+                    or _has_any(near.text.lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
                 continue  # "His reactive balance is really poor, ... he went retropulsive twice"
-            if any(sent.start <= e.start < sent.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
+            if any(near.start <= e.start < near.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
                    for e in ents_of(doc)):
                 continue  # a test's result, or another code's work
             line_start = text.rfind("\n", 0, p.start) + 1
@@ -1356,7 +1379,7 @@ class Extractor:
             if goal_sentence and timepoint is Timepoint.current:
                 timepoint = Timepoint.goal  # "Goals: Berg 45, TUG under 15 seconds"
             if k == 0 and timepoint is Timepoint.current and quote_name and PRIOR_BEFORE_NAME.search(
-                    text_of(ent.doc)[max(sent_of(ent).start_char, ent.start_char - 30):ent.start_char]):
+                    _after_last_value(text_of(ent.doc)[max(sent_of(ent).start_char, ent.start_char - 30):ent.start_char])):
                 timepoint = Timepoint.prior  # "admission Berg was 31"; "his last in clinic TUG was 14.1"
             if unit == "percent" and definition and definition.unit != "percent":
                 continue  # "5xSTS: 10.4 s. ODI 32%": a percent is another scale's score
@@ -1381,6 +1404,8 @@ class Extractor:
         for m in CODE_NUMBER.finditer(text_of(doc)):
             if not any(s <= m.start() < e for s, e in covered):
                 out.append((m.start(), m.end(), m.group()))
+        for m in LINE_CODE_ABBREVIATION.finditer(text_of(doc)):  # "TA 10 min: toilet transfer training"
+            out.append((m.start(1), m.end(1), LINE_CODE_ABBREVIATIONS[m.group(1).lower()]))
         doc.user_data["scribe_codes"] = sorted(out)
         return doc.user_data["scribe_codes"]
 
@@ -1584,7 +1609,7 @@ class Extractor:
         before = [c for c in codes if c[1] <= start and len(PARENTHETICAL.sub("", text[c[1]:start])) <= CODE_GAP_BEFORE_CHARS]
         for c in reversed(before):
             # "gait training down the hallway with her quad cane fifteen minutes": the device is no other service
-            between = WITH_DEVICE_AID.sub(" ", text[c[1]:start])
+            between = BODY_PARTS.sub(" ", WITH_DEVICE_AID.sub(" ", text[c[1]:start]))  # "moist hot pack R hand and forearm 10 min"
             if re.fullmatch(r"\s*,?\s*(?:and\s+)?(?:that|it|this)\s+(?:ran|lasted|took|was|were|totaled|totalled)(?:\s+for)?\s*", between, re.I):
                 return c  # "neuro re-ed and that ran 27 minutes"
             if re.fullmatch(r"\s*,?\s*(?:was|is)\s+(?:of\s+)?", between, re.I):
@@ -1611,7 +1636,9 @@ class Extractor:
             return int(session.group(group)), ev(session.start(), session.end())
         code_ends = [e for _, e, _ in self._code_mentions(doc)]
         code_starts = [b for b, _, _ in self._code_mentions(doc)]
-        for span in doc.spans.get("total_time", []):
+        # "Total treatment time 55 min" before a bare "180 steps total, min A"
+        named_first = sorted(doc.spans.get("total_time", []), key=lambda t: not TOTAL_NAMED.search(t.text))
+        for span in named_first:
             if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
                 continue
             if any(e <= span.start_char and re.fullmatch(r"[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
@@ -1919,6 +1946,13 @@ def _starts_with_any(text: str, terms: list[str]) -> bool:
 def _is_change(before: str, ph) -> bool:
     """'BBS up 5 pts', 'FGA +6', 'improved by 4': a difference between scores, not a score."""
     return bool(_terms(tuple(ph.measure_change), r"(?:^|[^a-z])", "$").search(before.rstrip()))
+
+
+def _after_last_value(lead: str) -> str:
+    """The words before a measure's name, less a value said before them with its own cue
+    ("up from 14 at initial eval ABC 71": "at initial eval" is the 14's)."""
+    last = re.search(r"\d[^\d]*$", lead)
+    return lead if last is None or re.search(r"[.;,]", last.group()) else ""
 
 
 def _timepoint(before: str, after: str, ph) -> Timepoint:

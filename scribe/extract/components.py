@@ -105,6 +105,7 @@ LONG_SENTENCE_TOKENS = 40
 RUN_ON_CUE_TOKENS = 20
 # "eyes open then eyes closed": a variation of the same drill, not a new clause
 SAME_DRILL_AFTER_THEN = {"eyes", "ec", "eo", "with", "without", "w/", "w/o", "vertical", "horizontal", "vert", "horiz", "left", "right", "backward", "backwards"}
+POSITION_WORDS = {"seated", "sitting", "standing", "supine", "prone", "kneeling", "sidelying"}
 CLAUSE_OPENERS = {("and", "then"), ("then",), ("and", "we"), ("and", "his"), ("and", "her"), ("and", "for"), ("and", "she"), ("and", "he"),
                   ("we", "started"), ("we", "began"), ("we", "worked"), ("we", "practiced"), ("we", "progressed")}
 # "... the rocker board that we started last week": a clause that belongs to the words before
@@ -128,6 +129,9 @@ def split_clauses(doc: Doc) -> Doc:
                 nxt = doc[i + len(words) if words in CLAUSE_OPENERS else i + 1]
                 if nxt.lower_ in SAME_DRILL_AFTER_THEN:
                     continue  # "semi tandem eyes open then eyes closed three by thirty": one drill
+                prev = doc[i - 1] if doc[i - 1].lower_ != "and" else doc[i - 2]
+                if prev.lower_ in POSITION_WORDS and nxt.lower_ in POSITION_WORDS:
+                    continue  # "whole body movements seated and then standing two sets of ten": one drill in two positions
                 if words[0] == "we" and (doc[i - 1].is_punct or doc[i - 1].lower_ in SUBORDINATE_BEFORE
                                          or nxt.lower_ in ("that", "it", "this", "them", "those", "but")):
                     continue  # "..., we started that but stopped after two laps": the same drill
