@@ -30,7 +30,8 @@ from ..schema import (
     Transcript,
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
-from .components import ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, ents_of, plan_sections, sent_of, sentences, text_of
+from .components import (ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, TriggeredMatcher, ents_of, plan_sections,
+                         sent_of, sentences, span_text, spans_of, text_of)
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
@@ -134,17 +135,49 @@ DID = re.compile(r"\b(?:we|did|worked|performed|practiced|practised|started|trai
 TOGETHER_TOTAL = re.compile(r"(?:\b(?:minutes?|mins?)\s*,?\s*(?:all\s+)?together|\bpull[- ]out\s+session\b[^.;\d]{0,30}?)()\s*,?\s*(\d{1,3})\s*(?:minutes?|mins?)\b", re.I)
 SESSION_LENGTH = re.compile(r"\b(\d{1,3})[- ]?minutes?\s+(?:(?:pull[- ]out|one[- ]on[- ]one|individual|home)\s+)?(?:session|visit|treatment session|appointment)\b"
                             r"|(?:(?<=[,;] )|^|(?<=\n))(?:the\s+)?(?:session|visit)(?:\s+length)?\s*(?::\s*|was\s+|lasted\s+)?(\d{1,3})\s*(?:minutes?|mins?)\b", re.I | re.M)
+
+
+class ItemsThenTail:
+    """A regex of up to `reach` characters of items, then a tail that ends them ("... are
+    the main deficits"). Python's re tries the items from every start in the text; this
+    starts only within reach of a place where the tail matches, with the same matches."""
+
+    def __init__(self, items: str, reach: int, tail: str, flags: int = 0):
+        self.pattern = re.compile(items + tail, flags)
+        self.tail_at = re.compile(f"(?={tail})", flags)
+        self.reach = reach
+
+    def finditer(self, text: str):
+        tails = [m.start() for m in self.tail_at.finditer(text)]
+        pos, i = 0, 0
+        while True:
+            while i < len(tails) and tails[i] < pos:
+                i += 1
+            if i == len(tails):
+                return
+            m = self.pattern.search(text, max(pos, tails[i] - self.reach))
+            if m is None:
+                return
+            yield m
+            pos = m.end()
+
+    def search(self, text: str) -> re.Match | None:
+        return next(self.finditer(text), None)
+
+
 # a stated problem list, and the deficit words in it
 PROBLEM_LIST_AFTER = re.compile(
     r"\b(?:(?:main|biggest|big|primary|major|key)\s+)?(?:deficits?|issues?|problems?|impairments?|limitations?|concerns?|(?:(?<=big )|(?<=main ))things?)\s+(?:today\s+|now\s+|i'm addressing\s+|we're addressing\s+|i am addressing\s+)?"
     r"(?:are|is|include|includes|remain|:)\s+(?:still\s+)?(?P<items>[^.;]{3,120})", re.I)
-PROBLEM_LIST_BEFORE = re.compile(
-    r"(?P<items>[^.;]{3,120}?)\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their|your|a)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
+PROBLEM_LIST_BEFORE = ItemsThenTail(
+    r"(?P<items>[^.;]{3,120}?)", 120,
+    r"\s+(?:are|is|remain|remains)\s+(?:still\s+)?(?:the|her|his|their|your|a)\s+(?:main\s+|biggest\s+|big\s+|primary\s+|major\s+|key\s+)?"
     r"(?:deficits?|issues?|problems?|impairments?|limitations?|worry|worries|concerns?)\b", re.I)
 IMPAIRMENT_NOUNS = re.compile(r"\b(?:position sense|balance|coordination|motor control|trunk control|posture|postural control|proprioception|proprioceptive awareness|proprio|gaze stability|gaze|sensation|feeling|sensory processing|sensory modulation)\b", re.I)
 # "standing balance and left LE motor control impaired", "posture and standing balance are the focus"
-DEFICIT_LIST = re.compile(
-    r"(?P<items>[^.;,]{3,100}?)\s*,?\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
+DEFICIT_LIST = ItemsThenTail(
+    r"(?P<items>[^.;,]{3,100}?)", 100,
+    r"\s*,?\s+(?:are|is|remain|remains|'s)?\s*(?:both\s+|still\s+|all\s+|really\s+|very\s+)*"
     r"(?:impaired|poor|decreased|diminished|down|off|reduced|limited|the focus|what we're targeting|what we are targeting)\b", re.I)
 # the minutes a total-time phrase states: "Timed 48 min", "Total tx time: 50 min"
 MINUTES_AFTER_TOTAL = re.compile(r"[^.;\d]{0,12}?" + MINUTES.pattern, re.I)
@@ -232,7 +265,11 @@ def build_pipeline() -> Language:
     nlp.add_pipe("sentencizer", config={"punct_chars": [".", "!", "?", ";", "\n"]})
     nlp.add_pipe("scribe_clauses")
     ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": True})
-    ruler.add_patterns(ruler_patterns())
+    patterns = ruler_patterns()
+    ruler.add_patterns(patterns)
+    ruler.matcher = TriggeredMatcher(nlp.vocab, [
+        (f"{p['label']}{ruler.ent_id_sep}{p['id']}" if p.get("id") else p["label"], p["pattern"])
+        for p in patterns if isinstance(p["pattern"], list)])
     nlp.add_pipe("scribe_phrases")
     nlp.add_pipe("scribe_context")
     return nlp
@@ -268,6 +305,35 @@ _CORRECTION_KIND = [
 ]
 
 
+# characters that re.IGNORECASE matches to an ASCII letter ("ı" to "i", "ſ" to "s")
+FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+
+
+def _cue_matches(cue_re: re.Pattern, cues: list[str], text: str):
+    """`cue_re.finditer(text)` for the correction cues: each search starts at the spaces
+    and mark before the next place a cue is written (re alone tries every cue at every
+    character). Cues are ASCII and open with a letter; other texts take the plain scan."""
+    low = text.lower()
+    if FOLDS_TO_ASCII & set(text) or len(low) != len(text) or not all(c.isascii() and c[:1].isalpha() for c in cues):
+        yield from cue_re.finditer(text)
+        return
+    pos = 0
+    while True:
+        at = [i for i in (low.find(c, pos) for c in cues) if i >= 0]
+        if not at:
+            return
+        start = min(at)
+        while start > pos and text[start - 1].isspace():
+            start -= 1
+        if start > pos and text[start - 1] in ",;:.":
+            start -= 1
+        m = cue_re.search(text, start)
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+
+
 def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
     """'25 minutes, scratch that, 28 minutes' -> '28 minutes': the corrected value wins.
 
@@ -282,7 +348,7 @@ def apply_corrections(nt: NormalizedText, cues: list[str]) -> NormalizedText:
     edits: list[tuple[int, int, str, tuple[int, int] | None]] = []
     text = nt.text
     last_end = 0
-    for cue in cue_re.finditer(text):
+    for cue in _cue_matches(cue_re, cues, text):
         after = text[cue.end(): cue.end() + 40]
         old_minutes = re.search(r"\b(\d{1,3})(\s*(?:minutes?|mins?))\s*$", text[max(last_end, cue.start() - 20):cue.start()], re.I)
         new_bare = re.match(r"(\d{1,3})\b(?!\s*(?:/|x\b|sets?|reps?|seconds?|secs?|points?|percent|%|\.\d))", after, re.I)
@@ -354,6 +420,9 @@ class Extractor:
             for p in patterns
             if p.label == "EQUIPMENT" and isinstance(p.pattern, str) and (len(p.pattern) > 4 or p.pattern in SURFACE_WORDS)
         ]
+        # any of those words, in one pass: a drill's name without one needs no look at each
+        self.any_equipment_word = re.compile("|".join(
+            pattern.pattern for pattern, _ in self.equipment_words + self.technique_equipment), re.I)
 
     # -- evidence -----------------------------------------------------------------------
     def _evidence(self, transcript: Transcript, nt: NormalizedText, start: int, end: int) -> Evidence:
@@ -365,7 +434,9 @@ class Extractor:
     # -- main ---------------------------------------------------------------------------
     def extract(self, transcript: Transcript) -> SessionFacts:
         nt = apply_corrections(normalize(transcript.text), self.phrases.correction)
-        doc = self.nlp(nt.text)
+        doc = self.nlp.make_doc(nt.text)
+        doc.user_data["scribe_text"] = nt.text  # text_of: spaCy's tokenizer keeps every character
+        doc = self.nlp(doc)
         ev = lambda s, e: self._evidence(transcript, nt, s, e)  # noqa: E731
         facts = SessionFacts()
         used: list[tuple[int, int]] = []  # characters already read as minutes, totals, scores
@@ -403,7 +474,7 @@ class Extractor:
         out += [(m.start(), m.end()) for m in DUTY_CYCLE.finditer(text_of(doc))]  # "10 seconds on and 20 off"
         out += [(m.start(), m.end()) for m in ONE_BY_ONE.finditer(text_of(doc))]  # "pick up coins one by one"
         out += [(m.start(), m.end()) for m in FOR_A_SPAN.finditer(text_of(doc))]  # "Brandt-Daroff at home x1 wk"
-        for t in [*doc.spans.get("total_time", []), *doc.spans.get("timed_total", [])]:
+        for t in [*spans_of(doc, "total_time"), *spans_of(doc, "timed_total")]:
             m = MINUTES_AFTER_TOTAL.match(text_of(doc), t.end_char)
             if m:
                 out.append((t.end_char, m.end()))  # "Timed 48 min. Total tx time 50 min.": the visit's time, no dose
@@ -459,7 +530,7 @@ class Extractor:
             return True  # "agility ladder drills next wk if hops pain free": a criterion
         if CONDITION_ON.search(head):
             return True  # "progress to tandem on foam if he can hold tandem on the floor": a criterion
-        if GOAL_LINE.match(sent.text) and not DRILL_DOSE.search(sent.text):
+        if GOAL_LINE.match(span_text(sent)) and not DRILL_DOSE.search(span_text(sent)):
             return True  # "Goal is skipping the length of the gym"
         line = text[text.rfind("\n", 0, ent.start_char) + 1:ent.start_char].lower()
         for lead in (line, head.lower()):
@@ -469,7 +540,7 @@ class Extractor:
         clause = re.split(r"[;]|\band then\b|\bthen\b|\band (?:his|her|their)\b", text[max(sent.start_char, ent.start_char - 60):min(sent.end_char, ent.end_char + 60)].lower())
         local = next((c for c in clause if ent.text.lower() in c), "")
         if _has_any(local, self.phrases.test_names) and not (
-                any(ent.text.lower() in t and t in local for t in self.phrases.test_names) and SETS_OF_REPS.search(sent.text)):
+                any(ent.text.lower() in t and t in local for t in self.phrases.test_names) and SETS_OF_REPS.search(span_text(sent))):
             return True  # "mCTSIB cond 4 (EC foam) 12 s"; not "Y balance reach ..., 3 set of 5 each direction"
         if _has_any(local, self.phrases.home_program_cues) and not DRILL_DOSE.search(local):
             return True  # "Mom's going to keep up the sensory diet before school"
@@ -512,7 +583,7 @@ class Extractor:
         only another timed code and its minutes ("Ther act 24 min.")."""
         text = text_of(doc)
         sent = sent_of(ent)
-        if sent.start == 0 or DRILL_DOSE.search(sent.text):
+        if sent.start == 0 or DRILL_DOSE.search(span_text(sent)):
             return False
         prev = doc[sent.start - 1].sent
         if "\n" in text[prev.start_char:sent.start_char].rstrip():
@@ -587,7 +658,7 @@ class Extractor:
             return False  # "... with poor coordination the step taps to the step we skipped today": a drill
         if modifier is not None and modifier.end <= ent.start and ent.start - modifier.end <= 1 and ent._.status == "planned":
             return False  # "next time I want to add kicking a ball to a target": a drill to add
-        if DEFICIT_SENTENCE.match(sent_of(ent).text) and not DRILL_DOSE.search(sent_of(ent).text):
+        if DEFICIT_SENTENCE.match(span_text(sent_of(ent))) and not DRILL_DOSE.search(span_text(sent_of(ent))):
             return True  # "Deficits in trunk and lower extremity motor control and sitting and standing balance."
         following = text_of(doc)[ent.end_char: sent_of(ent).end_char].lower()
         near = following if len(sent_of(ent)) <= LONG_SENTENCE_TOKENS else \
@@ -602,7 +673,7 @@ class Extractor:
             return True  # but "add forward step taps onto the bottom step" is a drill's direction
         sent = sent_of(ent)
         if any(i.label_ == "IMPAIRMENT" and sent.start <= i.start and i.end <= ent.start for i in ents_of(doc)) \
-                and not DRILL_DOSE.search(sent.text) and not DID.search(sent.text) \
+                and not DRILL_DOSE.search(span_text(sent)) and not DID.search(span_text(sent)) \
                 and not any(c.label_ == "CPT" and sent.start <= c.start < sent.end for c in ents_of(doc)):
             return True  # "Her coordination is poor, especially anything bilateral like skipping"
         # "his ankle proprioception and single leg balance are still down"
@@ -610,7 +681,7 @@ class Extractor:
                   r"\s*(?:(?:and|\+|&|/)\s+(?:[\w-]+\s+){0,4})?(?:(?:at|in|of|on)\s+(?:the\s+|her\s+|his\s+|both\s+)?(?:[\w-]+\s+){1,2})?(?:\w+\s+)?",
                   r"(?![a-z])").match(following):  # "joint position sense at the great toes is impaired"
             return True
-        sent_text = sent_of(ent).text
+        sent_text = span_text(sent_of(ent))
         offset = ent.start_char - sent_of(ent).start_char
         for lst in (PROBLEM_LIST_AFTER.search(sent_text), PROBLEM_LIST_BEFORE.search(sent_text)):
             if lst and lst.start("items") <= offset < lst.end("items"):
@@ -713,7 +784,8 @@ class Extractor:
             spans.append(e)
         for e in ents_of(doc):
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
-            before = [t for t in spans if sent_of(t).start == sent_of(e).start and t.end <= e.start]
+            e_sent = sent_of(e).start
+            before = [t for t in spans if sent_of(t).start == e_sent and t.end <= e.start]
             # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
             beside = [t for t in spans if t.id_ == category and (
                 t.start_char <= e.start_char < t.end_char
@@ -726,10 +798,10 @@ class Extractor:
                 for o in ents_of(doc)
             ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
             strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2
-                                for o in doc.spans.get("strength", []))  # "BOSU squats"
+                                for o in spans_of(doc, "strength"))  # "BOSU squats"
             strength_next = strength_next or any(  # "mini squats on foam for quad strength"
                 o.end_char <= e.start_char and re.fullmatch(r"\s*(?:on|standing on)\s+(?:the\s+|a\s+)?", text_of(doc)[o.end_char:e.start_char], re.I)
-                for o in doc.spans.get("strength", []))
+                for o in spans_of(doc, "strength"))
             tested = any(  # "Ten meter walk in the bars 0.21 m/s": where a test was done
                 o.label_ == "MEASURE" and self._as_drill(doc, o).label_ == "MEASURE" and o.end_char <= e.start_char and re.fullmatch(
                     r"\s*(?:test\s+)?(?:was\s+)?(?:(?:in|on|with|using|at)\s+(?:the\s+|a\s+)?)?", text_of(doc)[o.end_char:e.start_char], re.I)
@@ -998,13 +1070,13 @@ class Extractor:
         if inside:
             return inside[0]
         follows = re.match(r"\s*(?:of|on|with|doing|for|in)\s+(?:the\s+|a\s+)?", text_of(doc)[end:end + 20], re.I)
-        same_sent = [s for s in spans if sent_of(s).start_char <= start < sent_of(s).end_char]
+        same_sent = [s for s in spans if _holds(sent_of(s), start)]
         if follows:
             nxt = [s for s in same_sent if s.start_char >= end and s.start_char - end <= follows.end() + 1]
             if nxt:
                 return nxt[0]
         before = [s for s in same_sent if s.end_char <= start]
-        other = [o for o in doc.spans.get("strength", []) if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
+        other = [o for o in spans_of(doc, "strength") if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
         if before and (re.search(r"\b(?:during|while)\b", text_of(doc)[before[-1].end_char:start], re.I) or (
                 before[-1].id_ in DEVICE_CATEGORIES and re.search(r"\b(?:for|with)\b", text_of(doc)[before[-1].end_char:start], re.I))):
             # "NMES to the tibialis anterior during sit to stands and step-ups, ten minutes";
@@ -1113,9 +1185,9 @@ class Extractor:
             # a run-on's words far from the dose speak of other things ("... cones in the gym 5 laps verbal cues to look ahead DGI 20")
             near = sent if len(sent) <= LONG_SENTENCE_TOKENS else doc[max(sent.start, at.start - RUN_ON_CUE_TOKENS):min(sent.end, at.end + 2)]
             # "the card I held up": held in the hand, not a held drill
-            if GOAL_LINE.match(sent.text) or _has_any(HELD_IN_HAND.sub(" ", near.text.lower()), self.unnamed.not_a_drill) \
-                    or _has_any(near.text.lower(), self.phrases.test_names) \
-                    or _has_any(near.text.lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
+            if GOAL_LINE.match(span_text(sent)) or _has_any(HELD_IN_HAND.sub(" ", span_text(near).lower()), self.unnamed.not_a_drill) \
+                    or _has_any(span_text(near).lower(), self.phrases.test_names) \
+                    or _has_any(span_text(near).lower(), [d for d in self.phrases.deficit_predicates if " " in d or d in ("poor", "impaired")]):
                 continue  # "His reactive balance is really poor, ... he went retropulsive twice"
             if any(near.start <= e.start < near.end and (e.label_ == "MEASURE" or (e.label_ == "CPT" and e.id_ != "97112"))
                    for e in ents_of(doc)):
@@ -1125,7 +1197,7 @@ class Extractor:
             if line_codes and line_codes[-1].id_ != "97112" and re.fullmatch(r"\s*(?:[-*]\s*)?", text[line_start:line_codes[0].start_char]) \
                     and len(line_codes) == 1:
                 continue  # "TherAct 10 min: sit <> stand x 6; stand pivot w/c <> bed x 2": the line's code is another
-            if any(sent.start_char <= s.start_char < sent.end_char for s in doc.spans.get("strength", [])) \
+            if any(sent.start_char <= s.start_char < sent.end_char for s in spans_of(doc, "strength")) \
                     or self._listed_under_other_code(doc, at):
                 continue
             if not re.search(r"[.!?;:\n]\s*$", text[:sent.start_char] or ".") and any(
@@ -1218,8 +1290,11 @@ class Extractor:
             if s.start_char in doc.user_data.get("scribe_bars_for", ()) and "parallel_bars" not in equipment[id(s)]:
                 equipment[id(s)].append("parallel_bars")
         for s in spans:  # equipment named inside the drill's name ("balance beam walking")
+            name = s.text
+            if not self.any_equipment_word.search(name):
+                continue
             for pattern, equipment_id in self.equipment_words + self.technique_equipment:
-                if pattern.search(s.text) and equipment_id not in equipment[id(s)]:
+                if pattern.search(name) and equipment_id not in equipment[id(s)]:
                     equipment[id(s)].append(equipment_id)
         for s in spans:  # "Wii Fit soccer heading on the balance board": the Wii's board
             if "wii_board" in equipment[id(s)] and "balance_board" in equipment[id(s)]:
@@ -1337,10 +1412,10 @@ class Extractor:
             if named:
                 last = named[-1]
                 continue
-            if last is None or any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents) or not CONTINUES.match(sent.text):
+            if last is None or any(e.label_ in ("MEASURE", "TECHNIQUE", "CPT") for e in sent.ents) or not CONTINUES.match(span_text(sent)):
                 last = None
                 continue
-            text = sent.text
+            text = span_text(sent)
             if re.match(r"\s*(?:\w+\s+)?goal\b", text, re.I):  # "Goal of 22 or higher, so he can ..."
                 text = re.split(r"[,;]|\bso\b|\bto\b|\band\b", text, maxsplit=1)[0]
             values = list(_score_values(text))
@@ -1412,8 +1487,8 @@ class Extractor:
     def _minutes(self, doc: Doc, ev, used: list[tuple[int, int]]) -> tuple[list[CodeMinutes], list[BilledUnits]]:
         text = text_of(doc)
         codes = self._code_mentions(doc)
-        total_spans = [(s.start_char, s.end_char) for s in doc.spans.get("total_time", [])]
-        total_spans += [(s.start_char, s.end_char) for s in doc.spans.get("timed_total", [])]
+        total_spans = [(s.start_char, s.end_char) for s in spans_of(doc, "total_time")]
+        total_spans += [(s.start_char, s.end_char) for s in spans_of(doc, "timed_total")]
         out: list[tuple[int, int, CodeMinutes]] = []  # (start, end) in the normalized text
         activities: set[int] = set()  # minutes said of an activity named after the code
         for m in MINUTES.finditer(text):
@@ -1502,7 +1577,7 @@ class Extractor:
             here = [c for c in codes if sent.start_char <= c[0] < sent.end_char]
             if len({c[2] for c in here}) != 1 or here[0][2] in timed_codes:
                 continue
-            if not self.timed.get(here[0][2], True) and not BILLING_WORDS.search(sent.text):
+            if not self.timed.get(here[0][2], True) and not BILLING_WORDS.search(span_text(sent)):
                 continue  # an untimed code only where it is billed: "NMES ..., 15 minutes, unattended, we bill this one as 97014"
             free = [m for m in MINUTES.finditer(text, sent.start_char, sent.end_char)
                     if not any(s < m.end() and m.start() < e for s, e in used)
@@ -1556,7 +1631,7 @@ class Extractor:
         if re.match(r"\s*(?:of\s+(?:it|them)\s+)?each\b", text[u.end():u.end() + 16], re.I):
             used.append((u.start(), u.end()))
             return [BilledUnits(code=m.code, units=n, evidence=ev(u.start(), u.end() + 5)) for m in minutes if m.timed]
-        if not BILLING_WORDS.search(sent.text) or re.search(r"\b(?:per|a|each)\s+(?:day|week|visit)\b", text[u.end():u.end() + 12], re.I):
+        if not BILLING_WORDS.search(span_text(sent)) or re.search(r"\b(?:per|a|each)\s+(?:day|week|visit)\b", text[u.end():u.end() + 12], re.I):
             return []
         timed_here = {c for s, e, c in codes if sent.start_char <= s < sent.end_char and self.timed.get(c, True)}
         used.append((u.start(), u.end()))
@@ -1570,7 +1645,7 @@ class Extractor:
         97530 x1', 'billing four units, two neuro re-ed, one ther ex and one manual'."""
         out: list[BilledUnits] = []
         for sent in sentences(doc):
-            if not BILLING_WORDS.search(sent.text):
+            if not BILLING_WORDS.search(span_text(sent)):
                 continue
             for c_start, c_end, code in codes:
                 if not sent.start_char <= c_start < sent.end_char or any(s < c_end and c_start < e for s, e in used):
@@ -1637,9 +1712,9 @@ class Extractor:
         code_ends = [e for _, e, _ in self._code_mentions(doc)]
         code_starts = [b for b, _, _ in self._code_mentions(doc)]
         # "Total treatment time 55 min" before a bare "180 steps total, min A"
-        named_first = sorted(doc.spans.get("total_time", []), key=lambda t: not TOTAL_NAMED.search(t.text))
+        named_first = sorted(spans_of(doc, "total_time"), key=lambda t: not TOTAL_NAMED.search(t.text))
         for span in named_first:
-            if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in doc.spans.get("timed_total", [])):
+            if any(t.start_char <= span.start_char < t.end_char or span.start_char <= t.start_char < span.end_char for t in spans_of(doc, "timed_total")):
                 continue
             if any(e <= span.start_char and re.fullmatch(r"[ \t]*(?:was[ \t]+)?", text[e:span.start_char]) for e in code_ends):
                 continue  # "Neuro re-ed total thirty five minutes": that code's total, not the visit's
@@ -1671,13 +1746,13 @@ class Extractor:
         tele = [e for e in ents_of(doc) if e.label_ == "TELEHEALTH" and not e._.negated]
         if not tele:
             return Telehealth()
-        mod = list(doc.spans.get("telehealth_modifier", []))
-        pos = list(doc.spans.get("place_of_service", []))
-        cov = [c for c in doc.spans.get("coverage_confirmed", []) if not NOT_CONFIRMED.search(sent_of(c).text)]
+        mod = list(spans_of(doc, "telehealth_modifier"))
+        pos = list(spans_of(doc, "place_of_service"))
+        cov = [c for c in spans_of(doc, "coverage_confirmed") if not NOT_CONFIRMED.search(span_text(sent_of(c)))]
         if not cov:  # "telehealth coverage for physical therapy was confirmed with the payer"
             for sent in sentences(doc):
-                said = COVERAGE_CONFIRMED.search(sent.text)
-                if said and not NOT_CONFIRMED.search(sent.text):
+                said = COVERAGE_CONFIRMED.search(span_text(sent))
+                if said and not NOT_CONFIRMED.search(span_text(sent)):
                     cov = [doc.char_span(sent.start_char + said.start(), sent.start_char + said.end(), alignment_mode="expand")]
                     break
         modifier = None
@@ -1695,7 +1770,7 @@ class Extractor:
         for e in ents_of(doc):
             if e.label_ != label:
                 continue
-            if skip_goals and (GOAL_LINE.match(sent_of(e).text) or GOAL_LINE.match(_full_sentence_before(text_of(doc), e.start_char))
+            if skip_goals and (GOAL_LINE.match(span_text(sent_of(e))) or GOAL_LINE.match(_full_sentence_before(text_of(doc), e.start_char))
                                or re.search(r"\bgoals?\s+(?:is|are|:)", text_of(doc)[sent_of(e).start_char:e.start_char], re.I)):
                 continue  # "Goal: indep stairs", "Goals: BBS 45/56; amb w/ RW mod I": a target, not today
             negated = bool(e._.negated) or (label == "IMPAIRMENT" and e._.status == "not_performed")
@@ -1724,7 +1799,7 @@ class Extractor:
         are still the main deficits': every deficit word of a stated problem list."""
         out: list[Mention] = []
         for sent in sentences(doc):
-            text = sent.text
+            text = span_text(sent)
             if not IMPAIRMENT_NOUNS.search(text):
                 continue
             for m in [*PROBLEM_LIST_AFTER.finditer(text), *PROBLEM_LIST_BEFORE.finditer(text), *DEFICIT_LIST.finditer(text)]:
@@ -1765,15 +1840,15 @@ class Extractor:
         return out
 
     def _group(self, doc: Doc, group: str, ev) -> list[Mention]:
-        spans = list(doc.spans.get(group, []))
+        spans = list(spans_of(doc, group))
         if group == "strength":  # "Goal is riding his bike": a goal, not strength work done today
-            spans = [s for s in spans if not GOAL_LINE.match(sent_of(s).text)
+            spans = [s for s in spans if not GOAL_LINE.match(span_text(sent_of(s)))
                      # "... and his goal is to ride his bike without training wheels"
                      and not GOAL_BEFORE.search(text_of(doc)[sent_of(s).start_char:s.start_char])
                      # "verbal cues for active hip flexion during swing": what a cue asked for
                      and not CUE_TARGET.search(text_of(doc)[sent_of(s).start_char:s.start_char])
                      # "Impairments are LE motor control, especially hip flexion": a deficit
-                     and not DEFICIT_SENTENCE.match(sent_of(s).text)
+                     and not DEFICIT_SENTENCE.match(span_text(sent_of(s)))
                      # "therapeutic activities 22 minutes for ... getting on and off the bike": that code's work
                      and not self._other_codes_work(doc, s)
                      # "made it across the platform bridge": a playground bridge, not bridges
@@ -1801,12 +1876,12 @@ class Extractor:
             # "timed up and go") says nothing about function
             return any(sent.start <= s.start and s.end <= sent.end
                        and not any(d.start <= s.start < d.end for d in drills)
-                       and not (group == "functional" and any(n.start <= s.start and s.end <= n.end for n in doc.spans.get("functional_not", [])))
-                       for s in doc.spans.get(group, []))
+                       and not (group == "functional" and any(n.start <= s.start and s.end <= n.end for n in spans_of(doc, "functional_not")))
+                       for s in spans_of(doc, group))
 
         goals, changes, limitations, responses, plan = [], [], [], [], []
         for sent in sentences(doc):
-            st = Statement(text=sent.text.strip(), evidence=ev(sent.start_char, sent.end_char))
+            st = Statement(text=span_text(sent).strip(), evidence=ev(sent.start_char, sent.end_char))
             if not st.text:
                 continue
             functional = has("functional", sent)
@@ -1829,6 +1904,11 @@ class Extractor:
 # 'she said "I don't do the Wii"'; a quoted drill name alone ('"clock" reaches') is the drill
 PATIENTS_WORDS = re.compile(r'["\u201c]([^"\u201d\n]{3,160})["\u201d]')
 FIRST_PERSON = re.compile(r"\b(?:i|i'm|im|me|my|not|don't|can't|won't)\b", re.I)
+
+
+def _holds(sent: Span, at: int) -> bool:
+    """Whether character `at` is in `sent`."""
+    return sent.start_char <= at < sent.end_char
 
 
 def _in_patients_words(text: str, start: int, end: int) -> bool:

@@ -11,10 +11,10 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
+from spacy.attrs import LOWER, ORTH
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from .rules import context_rules, phrases
@@ -43,6 +43,8 @@ def sentences(doc: Doc) -> list[Span]:
     if cached is None:
         sents = list(doc.sents)
         cached = doc.user_data["scribe_sents"] = ([s.start for s in sents], sents)
+        # the sentence of each token (and of the end of the doc): sent_of looks it up
+        doc.user_data["scribe_sent_at"] = [sent for sent in sents for _ in range(len(sent))] + sents[-1:]
     return cached[1]
 
 
@@ -64,9 +66,26 @@ def ents_of(doc: Doc) -> tuple[Span, ...]:
 
 def sent_of(span: Span) -> Span:
     """The sentence holding `span` (by its first token)."""
-    sentences(span.doc)
-    starts, sents = span.doc.user_data["scribe_sents"]
-    return sents[bisect_right(starts, span.start) - 1]
+    sent_at = span.doc.user_data.get("scribe_sent_at")
+    if sent_at is None:
+        sentences(span.doc)
+        sent_at = span.doc.user_data["scribe_sent_at"]
+    return sent_at[span.start]
+
+
+def span_text(span: Span) -> str:
+    """`span.text`, cut from the doc's text (spaCy joins the span's tokens on each access)."""
+    return text_of(span.doc)[span.start_char:span.end_char] if len(span) else ""
+
+
+def spans_of(doc: Doc, group: str) -> list[Span]:
+    """`doc.spans[group]` (or []), listed once per doc after the pipeline's phrase groups
+    (a span group makes new Span objects on every pass)."""
+    cached = doc.user_data.setdefault("scribe_spans", {})
+    spans = cached.get(group)
+    if spans is None:
+        spans = cached[group] = list(doc.spans.get(group, []))
+    return spans
 
 
 class PhraseGroups:
@@ -95,6 +114,90 @@ class PhraseGroups:
         for name, spans in groups.items():
             doc.spans[name] = spans
         return doc
+
+
+# token attributes whose values are words: a pattern token with one of them (and no
+# operator that lets it be skipped) needs one of its words in the doc to match
+WORD_ATTRS = {"LOWER": LOWER, "ORTH": ORTH, "TEXT": ORTH}
+WORD_ATTR_IDS = sorted(set(WORD_ATTRS.values()))
+REQUIRED_OPS = (None, "+")
+
+
+def required_words(pattern: list[dict]) -> list[tuple[int, frozenset[str]]]:
+    """(token attribute, words) for each token of a Matcher pattern that must match one of `words`."""
+    out = []
+    for token in pattern:
+        if token.get("OP") not in REQUIRED_OPS:
+            continue
+        for name, attr in WORD_ATTRS.items():
+            words = _words_of(token.get(name))
+            if words is not None:
+                out.append((attr, words))
+    return out
+
+
+def adjacent_words(pattern: list[dict]) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """(words, next words) for each two neighbouring tokens of a Matcher pattern that each
+    match exactly one token by a LOWER word list: the doc must say such a pair of words."""
+    out = []
+    for token, nxt in zip(pattern, pattern[1:]):
+        if token.get("OP") is None and nxt.get("OP") is None:
+            words, next_words = _words_of(token.get("LOWER")), _words_of(nxt.get("LOWER"))
+            if words is not None and next_words is not None:
+                out.append((words, next_words))
+    return out
+
+
+def _words_of(value) -> frozenset[str] | None:
+    """The words a pattern token's attribute value allows ("x" or {"IN": [...]}), if it lists them."""
+    if isinstance(value, str):
+        return frozenset({value})
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        return frozenset(value["IN"])
+    return None
+
+
+def _says_pair(pairs: set[tuple[int, int]], first: frozenset[int], second: frozenset[int]) -> bool:
+    """Whether a word of `first` followed by one of `second` is among the doc's word `pairs`."""
+    if len(first) * len(second) <= len(pairs):
+        return any((a, b) in pairs for a in first for b in second)
+    return any(a in first and b in second for a, b in pairs)
+
+
+class TriggeredMatcher:
+    """The entity ruler's token Matcher, run per doc with only the patterns that can match it.
+
+    spaCy's Matcher tries every pattern at every token, which was most of the pipeline's
+    time. A pattern with a required word (or a pair of neighbouring words) that the doc
+    lacks cannot match, and leaving it out changes neither the other patterns' matches
+    nor their order (the Matcher keeps the patterns' order), so the ruler's entities are
+    the same.
+    """
+
+    def __init__(self, vocab, entries: list[tuple[str, list[dict]]]):
+        self.vocab = vocab
+        self.entries = entries  # (match key, pattern) in the order the ruler added them
+        ids = lambda words: frozenset(vocab.strings.add(w) for w in words)  # noqa: E731
+        self.required = [[(attr, ids(words)) for attr, words in required_words(pattern)] for _, pattern in entries]
+        self.adjacent = [[(ids(a), ids(b)) for a, b in adjacent_words(pattern)] for _, pattern in entries]
+
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        active = self._active(doc)
+        if not active:
+            return []
+        matcher = Matcher(self.vocab, validate=False)  # validated when the ruler added them
+        for key, pattern in active:
+            matcher.add(key, [pattern])
+        return matcher(doc)
+
+    def _active(self, doc: Doc) -> list[tuple[str, list[dict]]]:
+        values = doc.to_array(WORD_ATTR_IDS)
+        present = {attr: set(values[:, i].tolist()) for i, attr in enumerate(WORD_ATTR_IDS)}
+        lower = values[:, WORD_ATTR_IDS.index(LOWER)].tolist()
+        pairs = set(zip(lower, lower[1:]))
+        return [entry for entry, required, adjacent in zip(self.entries, self.required, self.adjacent)
+                if all(not words.isdisjoint(present[attr]) for attr, words in required)
+                and all(_says_pair(pairs, a, b) for a, b in adjacent)]
 
 
 # a dictation spoken as one long sentence ("... two sets of ten each leg then went to
@@ -148,7 +251,7 @@ def make_phrase_groups(nlp: Language, name: str) -> PhraseGroups:
 def _modifiers(doc: Doc) -> list[tuple[Span, str, str, int]]:
     """(span, category, direction, scope) for every context match, longest first."""
     out = []
-    for span in doc.spans.get(CONTEXT_GROUP, []):
+    for span in spans_of(doc, CONTEXT_GROUP):
         category, direction, scope = span.label_.split("|")
         out.append((span, category, direction, int(scope) or 10_000))
     return out
@@ -197,13 +300,13 @@ class ConText:
         self._modify(doc)
         self._undosed_by_sentence(doc)
         for sent in sentences(doc):  # "Next week we'll add head turns while she walks the beam"
-            if PLAN_OPENING.match(sent.text):
+            if PLAN_OPENING.match(span_text(sent)):
                 for ent in ents_of(doc):
                     if ent.label_ in ("TECHNIQUE", "EQUIPMENT") and sent.start <= ent.start < sent.end and ent._.status == "performed" \
                             and not PLAN_BREAK.search(text_of(doc)[sent.start_char:ent.start_char]):
                         ent._.status = "planned"
         for sent in sentences(doc):  # "Held single leg hops today per ortho protocol"
-            opener = HELD_OPENING.match(sent.text)
+            opener = HELD_OPENING.match(span_text(sent))
             if opener:
                 for ent in ents_of(doc):
                     if ent.label_ == "TECHNIQUE" and sent.start_char + opener.end() <= ent.start_char < sent.start_char + opener.end() + 40 \
@@ -235,7 +338,7 @@ class ConText:
             for group, status in SENTENCE_STATUS_GROUPS:
                 if any(sent.start <= s.start and s.end <= sent.end and not (ent.start <= s.start and s.end <= ent.end)
                        and (len(sent) <= LONG_SENTENCE_TOKENS or abs(s.start - ent.start) <= RUN_ON_CUE_TOKENS)
-                       for s in doc.spans.get(group, [])):  # a cue that runs past the name: 'stim unit held'
+                       for s in spans_of(doc, group)):  # a cue that runs past the name: 'stim unit held'
                     ent._.status = status
                     break
 
@@ -280,8 +383,9 @@ class ConText:
             if ent.label_ not in TARGET_LABELS:
                 continue
             found: list[tuple[int, Span, str]] = []
+            ent_sent = sent_of(ent).start
             for span, category, direction, scope in modifiers:
-                if sent_of(span).start != sent_of(ent).start:
+                if sent_of(span).start != ent_sent:
                     continue
                 if _overlaps(span, ent):
                     # the drill's own leading verb: "held the brushing", "declined brushing"

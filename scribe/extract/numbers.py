@@ -67,16 +67,20 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
 ]
 
 
+def _take(taken: bytearray, start: int, end: int) -> None:
+    if end > start:
+        taken[start:end] = b"\x01" * (end - start)
+
+
 def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
     """Sets, reps and durations in `text`, skipping character ranges in `blocked`."""
-    taken = [False] * (len(text) + 1)
+    taken = bytearray(len(text) + 1)  # 1 for a character already read or blocked
     for s, e in blocked:
-        for i in range(max(s, 0), min(e, len(text))):
-            taken[i] = True
+        _take(taken, max(s, 0), min(e, len(text)))
     out: list[Param] = []
     for pattern, kinds in _PARAM_PATTERNS:
         for m in pattern.finditer(text):
-            if any(taken[i] for i in range(m.start(), m.end())):
+            if 1 in taken[m.start():m.end()]:
                 continue
             values = [g for g in m.groups()]
             params: list[Param] = []
@@ -105,8 +109,7 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
             if kinds == ("duration",) and re.fullmatch(r"\d+s", m.group().strip()) and re.search(r"\b(?:by|serial)\s*$", text[max(0, m.start() - 8):m.start()]):
                 continue  # "counting backward by 3s": threes, not seconds
             out.extend(params)
-            for i in range(m.start(), m.end()):
-                taken[i] = True
+            _take(taken, m.start(), m.end())
     return sorted(out, key=lambda p: p.start)
 
 
