@@ -1376,3 +1376,20 @@ def test_a_cue_after_a_value_is_not_the_next_measures_and_a_hot_packs_minutes():
 )
 def test_planned_and_bracketed_drills_from_batch_ah(text, expected):
     assert [(t.category, t.status.value) for t in extract(text).techniques] == expected
+
+
+def test_batch_ai_status_scores_and_emr_minutes():
+    facts = extract("2) Saccades between two sticky notes on the wall, 2 x 1 min.\n3) Optokinetic video habituation: held, headache rose "
+                    "to 6/10 after saccades.\nDGI 20/24 at in-person visit 2 wks ago.")
+    assert [t.status.value for t in facts.techniques] == ["performed", "not_performed"]
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(20, "prior")]
+    facts = extract("SLS L 25 s (12 s at 8 wks).\nAgility ladder planned wk 16 pending surgeon clearance.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(25, "current"), (12, "prior")]
+    assert [(t.category, t.status.value) for t in facts.techniques] == [("motor_control", "planned")]
+    facts = extract("DGI sixteen out of twenty four ABC fifty eight percent goal ABC eighty percent next time we'll add VOR times two")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(16, "current"), (58, "current"), (80, "goal")]
+    facts = extract("Intervention: Neuromuscular Re-education (97112) | Minutes: 25\n  Multidirectional stepping, 2 x 10\n"
+                    "Intervention: Gait Training (97116) | Minutes: 7\nUnits billed: 97112: 2 | 97116: 0\n"
+                    "Total Timed Minutes: 32 | Total Treatment Minutes: 40\n")
+    assert sorted((m.code, m.minutes) for m in facts.minutes) == [("97112", 25), ("97116", 7)]
+    assert facts.total_treatment_minutes == 40

@@ -109,6 +109,12 @@ KNOWN_TECHNIQUE_MISSES = {
                                     "is not (group work is labelled as drills here, as in ad20)",
     "ag17_concussion_hockey_fga_out_of_range": "'Next week: start lateral bounding with head turns' names no drill the rules know, so the "
                                                "planned entry is missed",
+    "ai01_pd_outpt_runon": "a metronome-paced balance drill of 5 rounds in a run-on is not read as a drill",
+    "ai03_bppv_uvh_no_function": "a planned vestibular drill named in words the rules do not know is missed",
+    "ai05_school_ot_dcd_spd": "a second coordination drill (3 rounds) is missed, and the brushing said both as not done today and "
+                              "as done before is read as one planned entry",
+    "ai09_hh_neuropathy_nonnative": "step-ups described in non-native phrasing (2 x 10) and a planned vestibular drill are missed",
+    "ai18_sci_outpt_exoskeleton": "the exoskeleton named on its own before 'exoskeleton walking, 3 bouts' is read as a second entry",
 }
 
 

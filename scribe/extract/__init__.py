@@ -252,6 +252,9 @@ LINE_CODE_ABBREVIATIONS = {"ta": "97530"}
 LINE_CODE_ABBREVIATION = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?(TA)[ \t]*(?:x[ \t]*)?\d+[ \t]*(?:min|mins|minutes)\b")
 _PART = r"(?:hands?|forearms?|wrists?|knees?|shoulders?|neck|low back|back|ankles?|feet|foot|hips?|elbows?|legs?|arms?)"
 BODY_PARTS = re.compile(r"^\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?" + _PART + r"(?:\s+(?:and|&|/)\s+" + _PART + r")?\s*$", re.I)
+# an EMR template's minutes field after the code on its line
+EMR_MINUTES = re.compile(r"\|\s*(?:minutes|mins?)\s*:\s*(\d{1,3})\b", re.I)
+UNITS_LINE = re.compile(r"^\s*(?:[-*]\s*)?(?:units?|billed units?)\b[^\n]*$", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -1519,6 +1522,14 @@ class Extractor:
             out.append((s, e, CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True), evidence=ev(s, e))))
             if activity:
                 activities.add(id(out[-1]))
+        for m in EMR_MINUTES.finditer(text):  # "Intervention: Neuromuscular Re-education (97112) | Minutes: 25"
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            here = [c for c in codes if line_start <= c[0] < m.start()]
+            if here and not any(s < m.end(1) and m.start(1) < e for s, e in used):
+                c_start, _, c = here[-1]
+                used.append((m.start(1), m.end(1)))
+                out.append((c_start, m.end(1), CodeMinutes(code=c, minutes=int(m.group(1)), timed=self.timed.get(c, True),
+                                                          evidence=ev(c_start, m.end(1)))))
         bare = self._bare_minutes(doc, codes, ev, used, total_spans)
         # "therapeutic exercise twelve, sorry, fourteen ... Therapeutic exercise was the upper
         # body ergometer ten minutes": the code's time was said first, bare
@@ -1599,6 +1610,8 @@ class Extractor:
             return []  # "Minutes, neuro re-ed twenty-five and gait thirteen": time is given in minutes
         out: list[tuple[int, int, CodeMinutes]] = []
         for c_start, c_end, code in codes:
+            if UNITS_LINE.search(text[text.rfind("\n", 0, c_start) + 1:c_start]):
+                continue  # "Units billed: 97112: 2 | 97116: 0": units, not minutes
             m = BARE_MINUTES.match(text, c_end)
             if not m:  # "thirty minutes of neuro re-ed and fifteen of therapeutic activities"
                 m = BARE_MINUTES_BEFORE.search(text[max(0, c_start - 20):c_start])
@@ -1693,6 +1706,8 @@ class Extractor:
                 return c  # "97112 x 2u (30 min)"
             if re.fullmatch(r"\s*\d+\s*(?:min|mins|minutes|')\s*(?:x|×)\s*", between, re.I):
                 return c  # "97112 40 min x 2u"
+            if re.fullmatch(r"\s*\)?\s*(?:\(\s*\d{5}\s*\)\s*)?\|\s*(?:minutes|mins?)\s*:\s*", between, re.I):
+                return c  # "Intervention: Neuromuscular Re-education (97112) | Minutes: 25"
             if re.fullmatch(r"\s*(?:x|×)\s*\d+\s*(?:(?:on\s+the\s+)?(?:r|l|rt|lt|right|left|bil|bilat|bilateral)\b)?\s*,\s*", between, re.I):
                 return c  # "Epley x2 R, 10 min": the manoeuvre's repeats and side, then its time
             if re.search(r"[.;]|\b(?:and|then|plus|also|with|including|of|other|remaining|rest)\b|\d", between, re.I):
@@ -1720,7 +1735,7 @@ class Extractor:
                 continue  # "Neuro re-ed total thirty five minutes": that code's total, not the visit's
             tail = text[span.end_char: span.end_char + 40]
             m = re.match(r"[^.;\d]{0,25}?(\d{1,3})(?!\d)(?:\s*(?:minutes?|mins?)\b|'|(?=\s*(?:[,.;)]|$|and\b|that\b|which\b|with\b|including\b|includ))"
-                         r"|(?=\s+(?:we|i|then|today)\b))", tail, re.I)  # "... 20 minutes total 45 we started on the swing"
+                         r"|(?=\s+(?:we|i|then|today)\b)|(?=[ \t]*(?:\n|\|)))", tail, re.I)  # "... 20 minutes total 45 we started on the swing"
             if m and any(s <= span.end_char + m.start(1) < e for s, e in used) and any(
                     MINUTES_OF_CODE.fullmatch(text[span.end_char + m.end():b]) for b in code_starts):
                 m = None  # "45 minutes total, 30 minutes of neuro re-ed": the figure after is a code's
@@ -2049,7 +2064,7 @@ def _timepoint(before: str, after: str, ph) -> Timepoint:
     next_values_cue = inner is not None and (inner.group(1) is None or int(inner.group(1)) > 31)  # "22/56 (adm 12/56)", not a date
     if _starts_with_any(after_head, [t for t in ph.measure_prior if t not in ("from", "was", "before")]) and not next_values_cue:
         return Timepoint.prior
-    if re.match(r"\s*(?:at|@)\s+(?:the\s+)?\d+\s*(?:wk|wks|week|weeks|mo|mos|months?)\b(?:\s+(?:re-?eval|eval|evaluation|ie|progress note|visit)|\s*$)", after_head, re.I):
+    if re.match(r"\s*(?:at|@)\s+(?:the\s+)?\d+\s*(?:wk|wks|week|weeks|mo|mos|months?)\b(?:\s+(?:re-?eval|eval|evaluation|ie|progress note|visit)|\s*\)?\s*\.?\s*$)", after_head, re.I):
         return Timepoint.prior  # "(9 sec at 8 wk re-eval)"
     if re.match(r"\s*on\s+\d{1,2}/\d{1,2}\b", after_head):
         return Timepoint.prior  # "Berg 32/56 (28/56 on 3/2)": the value on an earlier date

@@ -395,6 +395,8 @@ class ConText:
                 if span.end <= ent.start and direction in ("forward", "bidirectional"):
                     gap = (span.end, ent.start)
                 elif ent.end <= span.start and direction in ("backward", "bidirectional"):
+                    if ent.label_ == "MEASURE" and any(t.like_num for t in doc[ent.end:min(span.start, ent.end + 3)]):
+                        continue  # "ABC 58 percent goal ABC 80 percent next time we'll add VOR x2": a score said is today's
                     gap = (ent.end, span.start)
                 else:
                     continue
