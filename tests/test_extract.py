@@ -1393,3 +1393,13 @@ def test_batch_ai_status_scores_and_emr_minutes():
                     "Total Timed Minutes: 32 | Total Treatment Minutes: 40\n")
     assert sorted((m.code, m.minutes) for m in facts.minutes) == [("97112", 25), ("97116", 7)]
     assert facts.total_treatment_minutes == 40
+
+
+def test_non_native_doses_and_a_device_being_donned():
+    facts = extract("Second, the tandem walk in the hallway with one hand on the wall, four time. Third, the toe tap to the step, two set "
+                    "of ten each foot. Next visit I will add the walking with head turn.")
+    assert [(t.category, t.status.value, t.sets) for t in facts.techniques] == [
+        ("balance_training", "performed", 4), ("balance_training", "performed", 2), ("vestibular_training", "planned", None)]
+    facts = extract("Total treatment time sixty minutes, which includes fitting and donning the exoskeleton. Ekso exoskeleton walking, "
+                    "three bouts of six minutes each.")
+    assert [(t.category, t.sets) for t in facts.techniques] == [("robotic_assisted", 3)]

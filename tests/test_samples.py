@@ -113,8 +113,6 @@ KNOWN_TECHNIQUE_MISSES = {
     "ai03_bppv_uvh_no_function": "a planned vestibular drill named in words the rules do not know is missed",
     "ai05_school_ot_dcd_spd": "a second coordination drill (3 rounds) is missed, and the brushing said both as not done today and "
                               "as done before is read as one planned entry",
-    "ai09_hh_neuropathy_nonnative": "step-ups described in non-native phrasing (2 x 10) and a planned vestibular drill are missed",
-    "ai18_sci_outpt_exoskeleton": "the exoskeleton named on its own before 'exoskeleton walking, 3 bouts' is read as a second entry",
 }
 
 

@@ -56,6 +56,8 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*{SETS_WORD}", re.I), ("sets",)),
     # "for thirty seconds, three times each side", "repeated 3 times"; not "3 times a week"
     (re.compile(rf"\b{NUM}\s*times\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month|visit|session)|\s*/\s*(?:day|week|wk))", re.I), ("sets",)),
+    # non-native "tandem walk in the hallway, four time.": the singular at a clause's end
+    (re.compile(rf"\b{NUM}\s*time(?=\s*[.,;]|\s*$)", re.I), ("sets",)),
     (re.compile(r"\b(twice|thrice)\b(?!\s*(?:a|per|each|every)\s+(?:day|week|month)|\s*(?:daily|weekly))", re.I), ("sets",)),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}", re.I), ("reps",)),
     # "ten compressions at each joint", "15 catches": counted movements are repetitions
