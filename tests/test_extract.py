@@ -1403,3 +1403,27 @@ def test_non_native_doses_and_a_device_being_donned():
     facts = extract("Total treatment time sixty minutes, which includes fitting and donning the exoskeleton. Ekso exoskeleton walking, "
                     "three bouts of six minutes each.")
     assert [(t.category, t.sets) for t in facts.techniques] == [("robotic_assisted", 3)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He did the Armeo arm robot with the weekend therapist on Saturday, 20 minutes, per her note.",
+         [("robotic_assisted", "historical", None)]),
+        ("Neuro re-ed thirty five minutes which included the Lokomat and then mini squats at the counter for quad strengthening two "
+         "by ten.", [("robotic_assisted", "performed", None)]),
+        ("Pt oriented x2, follows 1-step commands in 8 of 10 trials. RN cleared for OOB.", []),
+        ("Referred after 3 falls in 2 months, the last one reaching into the upper kitchen cabinet.", []),
+        ("I want to add tandem walking in the hallway next visit once the throw rugs are up.", [("balance_training", "planned", None)]),
+        ("Single leg stance on the foam pad on the right while I gave random pushes at the hip and shoulder, 3 bouts of 30 seconds.",
+         [("perturbation_training", "performed", 3)]),
+        ("Over-responsive to noise and touch; fine motor coordination concerns per teacher.", []),
+    ],
+)
+def test_drills_from_batch_aj(text, expected):
+    assert [(t.category, t.status.value, t.sets) for t in extract(text).techniques] == expected
+
+
+def test_a_score_on_a_goal_line_after_a_semicolon():
+    facts = extract("- TUG 12.4 sec (14.1 sec at initial eval)\nGoal: walk in the community without losing balance; TUG under 11.5 sec.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(12.4, "current"), (14.1, "prior"), (11.5, "goal")]

@@ -653,7 +653,7 @@ class Extractor:
         is dysmetric', 'Impairments: dynamic balance': a deficit, not a drill."""
         before = doc[max(sent_of(ent).start, ent.start - 4): ent.start].text.lower()
         after = doc[ent.end: min(sent_of(ent).end, ent.end + 1)].text.lower()
-        if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems"):
+        if after in ("deficit", "deficits", "impairment", "impairments", "dysfunction", "problems", "concerns", "issues"):
             return True
         modifier = ent._.modifier
         if modifier is not None and modifier.start >= ent.end and ent._.status in ("not_performed", "planned") \
@@ -993,6 +993,10 @@ class Extractor:
                 course._.status = prev._.status
                 out[-1] = course  # "an obstacle course crawl through the tunnel ... and walk the balance beam 5 rounds": its stations
                 continue
+            if same and prev.id_ == "balance_training" and s.id_ == "perturbation_training" and STANCE.search(prev.text) \
+                    and re.search(r"\bwhile\s+(?:i|we|the\s+therapist|pt)\b", between, re.I) and not re.search(r"\d|;|\bthen\b", between):
+                out[-1] = s  # "single leg stance on the foam pad while I gave random pushes at the hip, 3 bouts": one perturbation drill
+                continue
             if same and prev.id_ == s.id_ and POSITION_ONLY.fullmatch(prev.text) and len(between) <= 40 \
                     and not re.search(r"\d|;|\bthen\b|\band\b", between, re.I):
                 out[-1] = s  # "Quadruped on the floor with alternating bird dogs, 3 x 8": the position the drill was done in
@@ -1081,7 +1085,8 @@ class Extractor:
         before = [s for s in same_sent if s.end_char <= start]
         other = [o for o in spans_of(doc, "strength") if o.end_char <= start and sent_of(o).start_char <= start < sent_of(o).end_char]
         if before and (re.search(r"\b(?:during|while)\b", text_of(doc)[before[-1].end_char:start], re.I) or (
-                before[-1].id_ in DEVICE_CATEGORIES and re.search(r"\b(?:for|with)\b", text_of(doc)[before[-1].end_char:start], re.I))):
+                before[-1].id_ in DEVICE_CATEGORIES and re.search(r"\b(?:for|with)\b", text_of(doc)[before[-1].end_char:start], re.I)
+                and not re.search(r"\bthen\b|;", text_of(doc)[before[-1].end_char:start], re.I))):  # "the Lokomat and then mini squats ... 2 x 10"
             # "NMES to the tibialis anterior during sit to stands and step-ups, ten minutes";
             # "EMG biofeedback on the right quad for quad sets, three sets of ten": the device's dose
             other = []
@@ -1373,8 +1378,10 @@ class Extractor:
         for i, ent in enumerate(ents):
             sent = sent_of(ent)
             prefix = text_of(doc)[sent.start_char:ent.start_char].lower()
+            line_lead = text_of(doc)[text_of(doc).rfind("\n", 0, ent.start_char) + 1:ent.start_char]
             goal_sentence = bool(
-                re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|his\s+|her\s+|their\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
+                re.match(r"\s*(?:[-*]\s*)?(?:goals?|ltg|stg)\s*:", line_lead, re.I)  # "Goal: walk in the community ...; TUG under 11.5 sec"
+                or re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|his\s+|her\s+|their\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
                 or re.search(r"\b(?:goals?|ltg|stg|target|aiming for|aim for|hoping for)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get|l|r|b|left|right|bilateral))*\s*$", prefix)
             )
             if ent._.status in ("planned", "not_performed") and not goal_sentence:
