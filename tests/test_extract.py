@@ -1427,3 +1427,18 @@ def test_drills_from_batch_aj(text, expected):
 def test_a_score_on_a_goal_line_after_a_semicolon():
     facts = extract("- TUG 12.4 sec (14.1 sec at initial eval)\nGoal: walk in the community without losing balance; TUG under 11.5 sec.")
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(12.4, "current"), (14.1, "prior"), (11.5, "goal")]
+
+
+def test_batch_ak_history_doses_and_scores():
+    facts = extract("* Brushing protocol held today - mom reports red skin irritation\n* Mom continues joint compressions at home per the home program")
+    assert [(t.category, t.status.value) for t in facts.techniques] == [("sensory_integration", "not_performed"),
+                                                                      ("sensory_integration", "historical")]
+    facts = extract("Then marching in place holding the counter, 2 time 10.")
+    assert [(t.sets, t.reps) for t in facts.techniques] == [(2, 10)]
+    facts = extract("PT reports a Berg of 31 out of 56 yesterday.")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(31, "prior")]
+    facts = extract("TUG fifteen point three seconds she was eighteen seconds at eval total treatment time sixty eight minutes 59 "
+                    "modifier on the one on one lines")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(15.3, "current"), (18, "prior")]
+    facts = extract("next time I want to start finger to nose with the left arm FGA today twenty one out of thirty")
+    assert [(m.value, m.timepoint.value) for m in facts.measures] == [(21, "current")]

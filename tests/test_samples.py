@@ -113,6 +113,19 @@ KNOWN_TECHNIQUE_MISSES = {
                              "before only by the semi-tandem stance the pushes were given in, now one perturbation entry",
     "aj02_snf_hip_orif_terse": "'P: Progress to stepping over 4 in obstacles in // bars next wk': the planned drill is not read",
     "aj12_peds_cp_group": "'standing on the mini trampoline on her right leg only 4 holds of 15 seconds' is not read as a drill",
+    "ak01_opneuro_stroke_runon": "a cone drill of 4 rounds in a run-on is not read as a drill",
+    "ak06_hh_neuropathy_nonnative": "'tandem stand on the pillow, no, sorry, on the foam pad what I bring, 2 time 15 second': the "
+                                    "corrected surface is read as a drill not done and the tandem loses its dose",
+    "ak07_ipr_ot_stroke_nmes_mirror": "'Sitting balance to find midline ..., weight shifts' keeps the heading's balance category over "
+                                      "its midline purpose; 'Constraint mitt ... will start next week' is not read",
+    "ak10_sports_ankle_bosu_baps": "'Her athletic trainer has had her doing single leg stance with ball toss on foam at practice': the "
+                                   "stance (a measure's name) stays today's and the foam becomes a second, historical entry",
+    "ak11_ms_telehealth_complete": "'Next week in clinic, foam pad balance and perturbation training': the foam pad balance is folded "
+                                   "into the perturbation entry",
+    "ak14_sci_ekso_emg": "'standing in the parallel bars with EMG biofeedback ..., lateral weight shifts' is read as a standing "
+                         "drill beside the biofeedback drill",
+    "ak16_falls_group_berg_typo": "a run-on with the group's cone walk and 'pulls from behind at the gait belt' and a step-out drill "
+                                  "after 'individual neuro re ed': none is read",
     "ai01_pd_outpt_runon": "a metronome-paced balance drill of 5 rounds in a run-on is not read as a drill",
     "ai03_bppv_uvh_no_function": "a planned vestibular drill named in words the rules do not know is missed",
     "ai05_school_ot_dcd_spd": "a second coordination drill (3 rounds) is missed, and the brushing said both as not done today and "

@@ -255,6 +255,8 @@ BODY_PARTS = re.compile(r"^\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?" 
 # an EMR template's minutes field after the code on its line
 EMR_MINUTES = re.compile(r"\|\s*(?:minutes|mins?)\s*:\s*(\d{1,3})\b", re.I)
 UNITS_LINE = re.compile(r"^\s*(?:[-*]\s*)?(?:units?|billed units?)\b[^\n]*$", re.I)
+# a billing modifier said with its number, which is no score or minutes
+MODIFIER_NUMBER = re.compile(r"\b\d{2}\s+modifiers?\b|\bmodifiers?\s+\d{2}\b", re.I)
 LIST_ITEM = re.compile(r"[ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t]")
 # a dose after a drill's name: it was done, whatever the words before it say
 DRILL_DOSE = re.compile(r"\d+\s*(?:[x×](?=\s*\d)|(?:x|×|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|minutes?|min|seconds?|sec)\b)")
@@ -443,6 +445,7 @@ class Extractor:
         ev = lambda s, e: self._evidence(transcript, nt, s, e)  # noqa: E731
         facts = SessionFacts()
         used: list[tuple[int, int]] = []  # characters already read as minutes, totals, scores
+        used += [(m.start(), m.end()) for m in MODIFIER_NUMBER.finditer(nt.text)]  # "59 modifier on the one on one lines"
         facts.minutes, facts.billed_units = self._minutes(doc, ev, used)
         facts.total_treatment_minutes, facts.total_treatment_evidence = self._total_time(doc, ev, used)
         if not facts.minutes and facts.total_treatment_minutes:
@@ -1384,8 +1387,9 @@ class Extractor:
                 or re.match(r"\s*(?:p:\s*)?(?:our\s+|the\s+|his\s+|her\s+|their\s+|long[- ]term\s+|short[- ]term\s+)?(?:goals?|ltg|stg)\b", prefix)
                 or re.search(r"\b(?:goals?|ltg|stg|target|aiming for|aim for|hoping for)\b(?:\s+(?:is|was|of|for|to))*(?:\s+(?:a|an|the|her|his|to\s+get|l|r|b|left|right|bilateral))*\s*$", prefix)
             )
-            if ent._.status in ("planned", "not_performed") and not goal_sentence:
-                continue  # "reassess with FGA next visit" is not a score; "P: Goal 10MWT >=0.8 m/s" is a goal
+            if ent._.status in ("planned", "not_performed") and not goal_sentence \
+                    and not re.match(r"\s*(?:today|this visit|this session)\b", text_of(doc)[ent.end_char:ent.end_char + 20], re.I):
+                continue  # "reassess with FGA next visit" is not a score (but "... next time I want to start X FGA today 21/30" is)
             # "up from 36 at his re-eval, goal 48": a visit named as the time of a score ends nothing
             later = [e.start_char for e in sent.ents if e.start_char >= ent.end_char and e.label_ in ("MEASURE", "TECHNIQUE", "CPT")
                      and not (e.label_ == "CPT" and e.id_ in EVALUATION_CODES
@@ -1399,7 +1403,8 @@ class Extractor:
             stop = min([sent.end_char, *later] + ([ent.end_char + clause.start()] if clause else []))
             window = text_of(doc)[ent.end_char:stop]
             base = ent.end_char
-            values = list(_score_values(window))
+            # not a figure already read as minutes, a total or a modifier ("... 68 minutes 59 modifier")
+            values = [v for v in _score_values(window) if not any(a <= base + v[0] < b for a, b in used)]
             if not values:
                 prev_end = ents[i - 1].end_char if i > 0 else sent.start_char
                 start = max(sent.start_char, prev_end)

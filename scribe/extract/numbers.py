@@ -47,7 +47,7 @@ _PARAM_PATTERNS: list[tuple[re.Pattern, tuple[str, ...]]] = [
     (re.compile(rf"\b{NUM}\s*(x|×|by)\s*{NUM}(?:\s*{REPS_WORD})?(?!\s*(?:/|%|\.\d))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*{REPS_WORD}\s*(?:x|×|times)\s*{NUM}(?:\s*{SETS_WORD})?", re.I), ("reps", "sets")),
     # "three sets ten", "two times ten": sets then repetitions in quick speech
-    (re.compile(rf"\b{NUM}\s*(?:sets?|rounds?|times)\s+{NUM}\b(?!\s*(?:{TIME}|/|%|\.\d|{SETS_WORD}|(?:a|per|each|every)\s+(?:day|week)))", re.I), ("sets", "reps")),
+    (re.compile(rf"\b{NUM}\s*(?:sets?|rounds?|times?)\s+{NUM}\b(?!\s*(?:{TIME}|/|%|\.\d|{SETS_WORD}|(?:a|per|each|every)\s+(?:day|week)))", re.I), ("sets", "reps")),
     (re.compile(rf"\b{NUM}\s*[- ]?({TIME})\s*{HOLD_WORD}?\s*(?:x|×|times)\s*{NUM}\b(?!\s*{REPS_WORD})", re.I), ("duration", "sets")),
     # "three thirty second trials"
     (re.compile(rf"\b{NUM}\s+{NUM}\s*[- ]?({TIME})\s*(?:{SETS_WORD}|{HOLD_WORD}s?|{REPS_WORD})", re.I), ("sets", "duration")),
