@@ -31,7 +31,7 @@ from ..schema import (
 )
 from . import components  # noqa: F401  (registers the scribe_* factories)
 from .components import (ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, TriggeredMatcher, ents_of, plan_sections,
-                         sent_of, sentences, span_text, spans_of, text_of)
+                         run_on_window, sent_of, sentences, span_text, spans_of, text_of)
 from .normalize import NormalizedText, normalize
 from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
@@ -785,7 +785,7 @@ class Extractor:
                     relabelled._.status = anchor._.status
                     spans[-1] = relabelled
                 if WHERE_STOOD.search(e.text):  # "VR headset reaching game in standing at the parallel bars"
-                    doc.user_data.setdefault("scribe_bars_for", set()).add(anchor.start_char)
+                    _bars_go_to(doc, anchor)
                 continue  # "perturbations in tandem stance": the stance is where, not what
             spans.append(e)
         for e in ents_of(doc):
@@ -881,9 +881,8 @@ class Extractor:
     @staticmethod
     def _where_stood(doc: Doc, spans: list[Span]) -> list[Span]:
         """'Standing in the parallel bars' said beside a drill is where the drill was done, not
-        a second drill; the bars go to that drill (doc.user_data["scribe_bars_for"])."""
+        a second drill; the bars go to that drill (`_bars_go_to`)."""
         text = text_of(doc)
-        bars_for: set[int] = doc.user_data.setdefault("scribe_bars_for", set())
         keep: list[Span] = []
         for i, s in enumerate(spans):
             nxt = spans[i + 1] if i + 1 < len(spans) and sent_of(spans[i + 1]).start == sent_of(s).start else None
@@ -906,7 +905,7 @@ class Extractor:
             if target is None:
                 keep.append(s)
             else:
-                bars_for.add(target.start_char)
+                _bars_go_to(doc, target)
         return keep
 
     def _appositions(self, doc: Doc, spans: list[Span]) -> list[Span]:
@@ -960,7 +959,7 @@ class Extractor:
                     and not re.search(r"\b(?:and|then|or|also)\b", before_comma, re.I) and not DRILL_DOSE.search(gap) \
                     and not re.match(r"\s*(?:and|then|next|also|after that)\b", gap.rsplit(",", 1)[-1], re.I):  # ", and then tandem stance": a new drill
                 if WHERE_STOOD.search(s.text):  # "Static standing in parallel bars, feet together, 3 x 30 sec": the bars go on
-                    doc.user_data.setdefault("scribe_bars_for", set()).add(nxt.start_char)
+                    _bars_go_to(doc, nxt)
                 continue
             out.append(s)
         return out
@@ -1194,7 +1193,7 @@ class Extractor:
                 continue  # "pt took 2-3 steps to recover": how the patient responded, no dose
             sent = sent_of(at)
             # a run-on's words far from the dose speak of other things ("... cones in the gym 5 laps verbal cues to look ahead DGI 20")
-            near = sent if len(sent) <= LONG_SENTENCE_TOKENS else doc[max(sent.start, at.start - RUN_ON_CUE_TOKENS):min(sent.end, at.end + 2)]
+            near = run_on_window(at, RUN_ON_CUE_TOKENS, 2)
             # "the card I held up": held in the hand, not a held drill
             if GOAL_LINE.match(span_text(sent)) or _has_any(HELD_IN_HAND.sub(" ", span_text(near).lower()), self.unnamed.not_a_drill) \
                     or _has_any(span_text(near).lower(), self.phrases.test_names) \
@@ -1298,7 +1297,7 @@ class Extractor:
             elif e.label_ == "CUE" and e.id_ not in cues[id(owner)]:
                 cues[id(owner)].append(e.id_)
         for s in spans:  # "standing in the parallel bars alternating toe taps": the bars are the drill's
-            if s.start_char in doc.user_data.get("scribe_bars_for", ()) and "parallel_bars" not in equipment[id(s)]:
+            if s.start_char in doc.user_data.get(BARS_FOR, ()) and "parallel_bars" not in equipment[id(s)]:
                 equipment[id(s)].append("parallel_bars")
         for s in spans:  # equipment named inside the drill's name ("balance beam walking")
             name = s.text
@@ -2053,6 +2052,14 @@ def _starts_with_any(text: str, terms: list[str]) -> bool:
 def _is_change(before: str, ph) -> bool:
     """'BBS up 5 pts', 'FGA +6', 'improved by 4': a difference between scores, not a score."""
     return bool(_terms(tuple(ph.measure_change), r"(?:^|[^a-z])", "$").search(before.rstrip()))
+
+
+BARS_FOR = "scribe_bars_for"  # doc.user_data key: where the drills start that the parallel bars go to
+
+
+def _bars_go_to(doc: Doc, drill: Span) -> None:
+    """Record that 'standing in the parallel bars', said beside `drill`, gives it the bars."""
+    doc.user_data.setdefault(BARS_FOR, set()).add(drill.start_char)
 
 
 def _after_last_value(lead: str) -> str:

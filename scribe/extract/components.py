@@ -64,6 +64,15 @@ def ents_of(doc: Doc) -> tuple[Span, ...]:
     return ents
 
 
+def run_on_window(span: Span, before: int, after: int) -> Span:
+    """`span`'s sentence; in a run-on (longer than LONG_SENTENCE_TOKENS) only the tokens up
+    to `before` ahead of it and `after` behind it, since its far words speak of other drills."""
+    sent = sent_of(span)
+    if len(sent) <= LONG_SENTENCE_TOKENS:
+        return sent
+    return span.doc[max(sent.start, span.start - before):min(sent.end, span.end + after)]
+
+
 def sent_of(span: Span) -> Span:
     """The sentence holding `span` (by its first token)."""
     sent_at = span.doc.user_data.get("scribe_sent_at")
@@ -328,9 +337,7 @@ class ConText:
             if ent.label_ not in ("TECHNIQUE", "EQUIPMENT") or ent._.status != "performed" or ent._.modifier is not None:
                 continue
             sent = sent_of(ent)
-            # a run-on's dose speaks of the drills near it only
-            local = sent if len(sent) <= LONG_SENTENCE_TOKENS else \
-                doc[max(sent.start, ent.start - RUN_ON_CUE_TOKENS):min(sent.end, ent.end + RUN_ON_CUE_TOKENS)]
+            local = run_on_window(ent, RUN_ON_CUE_TOKENS, RUN_ON_CUE_TOKENS)  # a run-on's dose speaks of the drills near it only
             if self._dose_of(doc, ent, sent, local):
                 continue
             if any(o.label_ == "TECHNIQUE" and o.end <= ent.start and o.text.lower() == ent.text.lower() for o in ents_of(doc)):
