@@ -1442,3 +1442,65 @@ def test_batch_ak_history_doses_and_scores():
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(15.3, "current"), (18, "prior")]
     facts = extract("next time I want to start finger to nose with the left arm FGA today twenty one out of thirty")
     assert [(m.value, m.timepoint.value) for m in facts.measures] == [(21, "current")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mini-BESTest 17/28 today; 14/28 at initial evaluation; goal 21/28",
+         [(17, "current"), (14, "prior"), (21, "goal")]),
+        ("five times sit to stand was sixteen point two seconds today at start of care it was twenty one seconds goal is to get in the tub",
+         [(16.2, "current"), (21, "prior")]),
+        ("Single leg stance right eleven seconds, left seven seconds, they were five and four seconds at the eval.",
+         [(11, "current"), (7, "current"), (5, "prior"), (4, "prior")]),
+        ("Single leg stance: R 4 sec, L 6 sec (R was 2 sec in September).", [(4, "current"), (6, "current"), (2, "prior")]),
+    ],
+)
+def test_scores_from_batch_al(text, expected):
+    assert [(m.value, m.timepoint.value) for m in extract(text).measures] == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # someone else's sessions, elsewhere, are done before, not today
+        ("* Hopscotch is being done in PE class by her PE teacher on Fridays", [("balance_training", "historical")]),
+        ("Joint compressions continue at school, done by his classroom aide 3 times a day under the school OT's plan.",
+         [("sensory_integration", "historical")]),
+        # how often a home program is done is no dose of today's
+        ("Desensitization with the dowel textures is her home program, 3x/day; she reports doing it daily.",
+         [("sensory_integration", "historical")]),
+        ("- Exoskeleton walking: done 3x/wk during her acute stay at the trauma center; not available here",
+         [("robotic_assisted", "historical")]),
+        # a drill to add, named after the plan
+        ("* Plan: trial the trampoline for two-foot jumping next session", [("motor_control", "planned")]),
+        ("Plan: weighted plyoball wall tosses to start at week 12 per protocol.", [("motor_control", "planned")]),
+        # the same surface in a plan line is another drill, for later
+        ("1) VOR x1 horizontal, standing on foam pad, 3 x 60 sec\nPlan: add foam stance w/ eyes closed for sensory reweighting next wk.",
+         [("vestibular_training", "performed"), ("sensory_integration", "planned")]),
+        # an IEP's areas of need are deficits
+        ("Areas of need per IEP: static and dynamic standing balance; bilateral coordination for PE and the playground", []),
+        ("Right posterior canal BPPV, cleared with an Epley three weeks ago, with residual motion sensitivity.", []),
+        # purposes said in other words
+        ("Standing at the kitchen counter with feet together and head turns, 3 x 30 seconds.", [("vestibular_training", "performed")]),
+        ("First he stand on the foam with the eyes closed, for the sensory, three time thirty seconds.", [("sensory_integration", "performed")]),
+    ],
+)
+def test_drills_from_batch_al(text, expected):
+    assert [(t.category, t.status.value) for t in extract(text).techniques] == expected
+
+
+def test_batch_al_obstacle_course_weight_and_bars_left():
+    facts = extract("Heavy work obstacle course for proprioceptive input: carried a 4 lb weighted ball across the mat "
+                    "and over the crash pad, 5 rounds, verbal cues to slow down at the pad.")
+    assert [(t.category, t.sets, t.equipment) for t in facts.techniques] == [("proprioceptive_training", 5, ["weighted_ball"])]
+    facts = extract("static standing in the parallel bars three times thirty seconds then out of the bars at the counter "
+                    "weight shifting two sets of fifteen.")
+    assert [t.equipment for t in facts.techniques] == [["parallel_bars"], []]
+
+
+def test_batch_al_units_by_short_code_and_own_bike():
+    facts = extract("Parents' concern is he can't ride his bike yet. 97112 today, 30 minutes. Then 97530, 15 minutes, "
+                    "practicing pushing off from a stop. Total forty-five minutes, two units of one twelve and one of five thirty.")
+    assert sorted((b.code, b.units) for b in facts.billed_units) == [("97112", 2), ("97530", 1)]
+    assert facts.strength_work == []

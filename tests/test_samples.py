@@ -136,6 +136,9 @@ KNOWN_TECHNIQUE_MISSES = {
 KNOWN_MEASURE_MISSES = {
     "aj12_peds_cp_group": "'right 4 seconds today up from 2 seconds last month, left 11 seconds': the other side's value after a "
                           "prior one is read as prior too (as it is in 'was 5 on the right, 3 on the left')",
+    "al12_nonnative_neuropathy_berg_58": "'The Berg today is 58 from 56': the label drops the whole pair because 58 is out of "
+                                         "range; Scribe keeps the in-range 56 that was said as the prior score and flags 58 "
+                                         "as out of range (a labelling convention, not fixed by a rule)",
 }
 
 

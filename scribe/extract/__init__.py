@@ -33,7 +33,7 @@ from . import components  # noqa: F401  (registers the scribe_* factories)
 from .components import (ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, TriggeredMatcher, ents_of, plan_sections,
                          run_on_window, sent_of, sentences, span_text, spans_of, text_of)
 from .normalize import NormalizedText, normalize
-from .numbers import CODE_NUMBER, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
+from .numbers import CODE_NUMBER, CPT_FAMILY, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
@@ -191,6 +191,8 @@ CONTINUES = re.compile(
     r"|(?:her\s+|his\s+|the\s+|our\s+)?goal(?=\s+(?:[rl]|right|left|\d+|<|>|under|over)\b)"
     r"|(?:left|right|l|r|rt|lt)(?=\s*[:=]?\s*\d)"  # "SLS R 30 sec; L 45 sec": the other side
     r"|(?:was|were|previously)(?=\s+\d)"  # "SLS 14 sec eyes open; was 5 sec at IE"
+    # "Mini-BESTest 17/28 today; 14/28 at initial evaluation": the same scale's earlier score
+    r"|\d+(?:\.\d+)?\s*(?:/|out\s+of)\s*\d+(?=\s*(?:at\s+(?:the\s+|his\s+|her\s+)?(?:initial|ie|eval|evaluation|soc|start|admission|intake)|on\s+admission|prior|previously)\b)"
     r"|(?:last|this past)\s+(?:week|month|visit|session|time)(?=\s*,?\s*\d))\b", re.I)  # "Berg 58/56 today ...; last month 39/56"
 # "all in the parallel bars", "everything was done on the mat": a setting for the drills that follow
 SHARED_SETTING = re.compile(r"\b(?:all(?:\s+of\s+(?:it|them|this))?|everything|every drill|each drill)\b(?:\s+(?:was|were|done|performed))*\s+(?:in|on|at|with|using|inside)\b", re.I)
@@ -234,6 +236,8 @@ GOAL_CLAUSE = re.compile(r"\b(?:the\s+|her\s+|his\s+|their\s+)?goals?\s+(?:is|ar
 CODE_NAME_BEFORE = re.compile(r"\b9\d{4}\s*[-:]?\s*$")
 CODE_MINUTES_AFTER = re.compile(r"\s*[-:,]?\s*(?:x\s*)?\d+\s*(?:minutes?|mins?)\b", re.I)
 COURSE = re.compile(r"\bobstacle course\b|\bcircuit\b", re.I)
+# "a 4 lb weighted ball": what a thing weighs, not a dose
+WEIGHT = re.compile(r"\b\d+(?:\.\d+)?\s*(?:-\s*)?(?:lbs?|pounds?|kg|kilos?|oz)\b", re.I)
 SURFACE_GAP = re.compile(r"\s+(?:on|over)\s+(?:the\s+|a\s+)?(?:[a-z-]+\s+){1,2}", re.I)
 GROUP_AFTER = re.compile(r"\s+(?:group|class)\b", re.I)
 # a stimulator's on/off cycle, no dose: "10 seconds on and 20 off", "10 s on/20 s off"
@@ -249,6 +253,9 @@ TOTAL_NAMED = re.compile(r"\b(?:time|treatment|tx|session|visit)\b", re.I)
 # abbreviations that name a code only where a line opens with them and their minutes ("TA" is
 # also the tibialis anterior)
 LINE_CODE_ABBREVIATIONS = {"ta": "97530"}
+# "two units of one twelve and one of five thirty": a code said by its last three digits
+# (read by the number parser as "1 12") after a count of units
+SHORT_CODE = re.compile(r"\b(?:units?|\d|one|two|three)\s+(?:of|for)\s+(?:the\s+)?(\d)\s?(\d{2})\b(?!\s*(?:min|mins|minutes|sec|secs|seconds|%|percent|/|\.\d))", re.I)
 LINE_CODE_ABBREVIATION = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?(TA)[ \t]*(?:x[ \t]*)?\d+[ \t]*(?:min|mins|minutes)\b")
 _PART = r"(?:hands?|forearms?|wrists?|knees?|shoulders?|neck|low back|back|ankles?|feet|foot|hips?|elbows?|legs?|arms?)"
 BODY_PARTS = re.compile(r"^\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?" + _PART + r"(?:\s+(?:and|&|/)\s+" + _PART + r")?\s*$", re.I)
@@ -645,7 +652,7 @@ class Extractor:
         if DRILL_DOSE.search(rest) and not re.search(r"\d+\s*(?:seconds?|secs?|s)\b", rest[:60]):
             return None
         if re.match(r"[^.\d]{0,40}?\b(?:was|is|were|of|measured|timed at|held for|held|holds|lasted|managed|maintained|today|=|:)\s*(?:at\s+|about\s+|only\s+)?\d"
-                    r"|\s*,?\s*(?:\w+,?\s+){0,6}\d+(?:\.\d+)?\s*(?:seconds?|secs?|s)\b", rest, re.I) \
+                    r"|\s*[,:]?\s*(?:\w+,?\s+){0,6}\d+(?:\.\d+)?\s*(?:seconds?|secs?|s)\b", rest, re.I) \
                 and not re.search(r"\b(?:sets?|holds?|reps?|trials?|times|x)\b|\d\s*(?:by|x)\s*\d", rest[:50], re.I) \
                 and not (re.search(r"\bfor\s+\d", rest[:50]) and not re.search(r"\b(?:today|was|were|at eval\w*|last\s+\w+)\b", rest[:90], re.I)):
             return measure
@@ -802,7 +809,9 @@ class Extractor:
                 o.label_ == "EQUIPMENT" and o.id_ == e.id_ and o.end_char <= e.start_char
                 and any(sent_of(t).start == sent_of(o).start for t in spans)
                 for o in ents_of(doc)
-            ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char])
+            ) and not DRILL_DOSE.search(text_of(doc)[e.end_char:sent_of(e).end_char]) and not (
+                # but "Plan: add foam stance w/ eyes closed next wk" is another drill, for later
+                e._.status == "planned" and any(sent_of(c).start == e_sent for c in spans_of(doc, "plan_cues")))
             strength_next = any(o.start_char >= e.end_char and o.start_char - e.end_char <= 2
                                 for o in spans_of(doc, "strength"))  # "BOSU squats"
             strength_next = strength_next or any(  # "mini squats on foam for quad strength"
@@ -990,7 +999,7 @@ class Extractor:
                 and (prev._.status or "performed") == (s._.status or "performed")
             if same and prev.id_ == s.id_ and re.fullmatch(r"\s*,?\s*(?:progressing|progressed|advancing|advanced)\s+to\s+(?:full\s+)?", between, re.I):
                 continue  # "semi tandem progressing to full tandem, three holds": one drill, made harder
-            if same and COURSE.search(prev.text) and not re.search(r"\d|;|\bthen\b", between, re.I):
+            if same and COURSE.search(prev.text) and not re.search(r"\d|;|\bthen\b", WEIGHT.sub("", between), re.I):
                 course = Span(doc, prev.start, s.end, label="TECHNIQUE", span_id=prev.id_)
                 course._.status = prev._.status
                 out[-1] = course  # "an obstacle course crawl through the tunnel ... and walk the balance beam 5 rounds": its stations
@@ -1280,6 +1289,8 @@ class Extractor:
                 continue  # "on the therapy ball, no, scratch that, on the mat"
             if e.label_ == "EQUIPMENT" and e.text.lower() == "foam" and NOT_A_PAD.match(text_of(doc), e.end_char):
                 continue  # "stepping over the foam rolls": an obstacle, not a surface
+            if e.label_ == "EQUIPMENT" and re.search(r"\b(?:out\s+of|away\s+from|outside(?:\s+of)?)\s+$", text_of(doc)[max(0, e.start_char - 14):e.start_char], re.I):
+                continue  # "then out of the bars at the counter weight shifting": the drill left the bars
             shared = self._sharing(doc, e, spans) if e.label_ == "EQUIPMENT" else []
             for s in shared:
                 if e.id_ not in equipment[id(s)]:
@@ -1459,9 +1470,11 @@ class Extractor:
             if maximum is not None and re.search(r"\bon\s*$", window[max(0, s - 4):s], re.I) and value <= 12 and maximum <= 31:
                 continue  # "(prior 0.21 m/s on 2/3)": a date, not a score
             timepoint = _timepoint(before, after, self.phrases)
-            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?[,;(]\s*(?:and\s+)?(?:(?:at|on|in)\s+(?:[a-z/-]+\s+){1,4}?)?(?:i think\s+|i believe\s+)?"
-                                      r"(?:it\s+|that\s+|she\s+|he\s+)?(?:was|were)\s*", before):
-                timepoint = Timepoint.prior  # "Mini BESTest 17 out of 28, was 14"; "..., at start of care she was 19 seconds"
+            if k > 0 and re.fullmatch(r"\s*(?:today\s*)?(?:[,;(]\s*(?:and\s+)?(?:(?:at|on|in)\s+(?:[a-z/-]+\s+){1,4}?)?|(?:at|on|in)\s+(?:[a-z/-]+\s+){1,4}?)"
+                                      r"(?:i think\s+|i believe\s+)?(?:it\s+|that\s+|she\s+|he\s+|they\s+)?(?:was|were)\s*", before):
+                # "Mini BESTest 17 out of 28, was 14"; "..., at start of care she was 19 seconds";
+                # "16.2 seconds today at start of care it was 21"; "left 7 seconds, they were 5 and 4 at the eval"
+                timepoint = Timepoint.prior
             if k > 0 and re.fullmatch(r"\s*(?:(?:on the\s+)?(?:right|left|r|l)\s*)?(?:and|,|or|&|/)\s*(?:(?:right|left|r|l)\b\s*)?", before) and out and not aside and timepoint is Timepoint.current \
                     and _timepoint("", after, self.phrases) is Timepoint.current:
                 timepoint = out[-1].timepoint  # "up from 4 and 3 in September"
@@ -1493,6 +1506,10 @@ class Extractor:
         for m in CODE_NUMBER.finditer(text_of(doc)):
             if not any(s <= m.start() < e for s, e in covered):
                 out.append((m.start(), m.end(), m.group()))
+        for m in SHORT_CODE.finditer(text_of(doc)):
+            code = CPT_FAMILY + m.group(1) + m.group(2)
+            if code in self.timed and not any(s <= m.start(1) < e for s, e in covered):
+                out.append((m.start(1), m.end(2), code))
         for m in LINE_CODE_ABBREVIATION.finditer(text_of(doc)):  # "TA 10 min: toilet transfer training"
             out.append((m.start(1), m.end(1), LINE_CODE_ABBREVIATIONS[m.group(1).lower()]))
         doc.user_data["scribe_codes"] = sorted(out)
@@ -1877,6 +1894,9 @@ class Extractor:
                      and not DEFICIT_SENTENCE.match(span_text(sent_of(s)))
                      # "therapeutic activities 22 minutes for ... getting on and off the bike": that code's work
                      and not self._other_codes_work(doc, s)
+                     # "he can't ride his bike yet": the child's own bicycle, not the clinic's stationary bike
+                     and not (s.text.lower() in ("bike", "bicycle") and re.search(r"\b(?:his|her|their|my|ride|riding|rode)\s+(?:own\s+|new\s+)?$",
+                                                                               text_of(doc)[max(0, s.start_char - 20):s.start_char], re.I))
                      # "made it across the platform bridge": a playground bridge, not bridges
                      and not (s.text.lower() == "bridge" and re.search(r"\b(?:across|over|on|onto|platform|rope|wobbly|suspension)\s+(?:the\s+)?(?:\w+\s+)?$",
                                                                         text_of(doc)[max(0, s.start_char - 30):s.start_char], re.I))]

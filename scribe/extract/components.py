@@ -296,7 +296,9 @@ def plan_sections(text: str, heading: re.Pattern = PLAN_SECTION) -> list[tuple[i
 
 
 # a dose anywhere in a sentence: its drills were done, whatever else it says
-SENTENCE_DOSE = re.compile(r"\d+\s*(?:[x\u00d7](?=\s*\d)|(?:x|\u00d7|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|lengths?|minutes?|min|seconds?|sec|s)\b)", re.I)
+# but not how often a home program is done ("3x/day", "3x a week")
+SENTENCE_DOSE = re.compile(r"\d+\s*(?:[x\u00d7](?=\s*\d)|(?:x|\u00d7|sets?|reps?|repetitions|holds?|trials?|rounds?|bouts?|laps?|passes|lengths?|minutes?|min|seconds?|sec|s)\b)"
+                           r"(?!\s*/\s*(?:day|d|wk|week|wks|weeks|month|mo)\b|\s+(?:a|per|each)\s+(?:day|week|wk)\b)", re.I)
 # the order decides: "I wanted her on the BOSU ... she said 'No way' ... we'll try next time" was not done
 SENTENCE_STATUS_GROUPS = (("sentence_not_performed", "not_performed"), ("sentence_historical", "historical"),
                           ("sentence_planned", "planned"))

@@ -117,7 +117,8 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
 
 # "26'" is 26 minutes in typed notes (a code nearby decides whether it is time at all)
 MINUTES = re.compile(rf"\b(\d+)(?:\s*[- ]?{MIN}|'(?![a-z]))", re.I)
-CODE_NUMBER = re.compile(r"\b97\d{3}\b")
+CPT_FAMILY = "97"  # physical medicine and rehabilitation codes, the only ones a PT/OT note bills
+CODE_NUMBER = re.compile(rf"\b{CPT_FAMILY}\d{{3}}\b")
 UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of|on)\s*(\d+(?:\.\d+)?)(?![\d/])"
