@@ -1504,3 +1504,44 @@ def test_batch_al_units_by_short_code_and_own_bike():
                     "practicing pushing off from a stop. Total forty-five minutes, two units of one twelve and one of five thirty.")
     assert sorted((b.code, b.units) for b in facts.billed_units) == [("97112", 2), ("97530", 1)]
     assert facts.strength_work == []
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ([{"LOWER": "tandem"}, {"LOWER": "stance"}], [("tandem", "stance")]),
+        ([{"LOWER": {"IN": ["poor", "impaired"]}}, {"LOWER": "balance"}], [("impaired", "balance"), ("poor", "balance")]),
+        ([{"LOWER": "semi"}, {"LOWER": "-", "OP": "?"}, {"LOWER": "tandem"}], [("semi", "-", "tandem"), ("semi", "tandem")]),
+        ([{"LOWER": "balance"}, {"LOWER": "is", "OP": "*"}], None),  # an operator a phrase cannot hold
+        ([{"LIKE_NUM": True}, {"LOWER": "step"}], None),  # another attribute
+        ([{"LOWER": {"IN": [str(i) for i in range(50)]}}, {"LOWER": {"IN": [str(i) for i in range(50)]}}], None),  # too many
+    ],
+)
+def test_word_sequences_of_a_matcher_pattern(pattern, expected):
+    from scribe.extract.components import word_sequences
+
+    assert word_sequences(pattern, 2000) == expected
+
+
+def test_triggered_matcher_finds_what_a_plain_matcher_finds():
+    """The entity ruler's TriggeredMatcher (phrases, then only the patterns a doc can match)
+    gives the same entities as spaCy's Matcher holding every pattern."""
+    from pathlib import Path
+
+    from spacy.matcher import Matcher
+
+    from scribe.extract import get_extractor
+
+    nlp = get_extractor().nlp
+    ruler = nlp.get_pipe("entity_ruler")
+    triggered = ruler.matcher
+    plain = Matcher(nlp.vocab, validate=False)
+    for p in ruler.patterns:
+        if isinstance(p["pattern"], list):
+            plain.add(f"{p['label']}{ruler.ent_id_sep}{p['id']}" if p.get("id") else p["label"], [p["pattern"]])
+    samples = Path(__file__).resolve().parents[1] / "samples" / "transcripts"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(samples.glob("*.txt"))[::15]]
+    assert len(texts) > 50
+    for text in texts:
+        doc = nlp.make_doc(text)
+        assert sorted(set(triggered(doc))) == sorted(set(plain(doc))), text[:80]

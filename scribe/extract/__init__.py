@@ -797,6 +797,8 @@ class Extractor:
             spans.append(e)
         for e in ents_of(doc):
             category = self.implies.get(e.text.lower()) if e.label_ == "EQUIPMENT" else None
+            if category is None:
+                continue  # only equipment that names a drill on its own can add one
             e_sent = sent_of(e).start
             before = [t for t in spans if sent_of(t).start == e_sent and t.end <= e.start]
             # equipment that names a drill on its own ("... and the BAPS board, 2 sets of 20")
@@ -1058,13 +1060,14 @@ class Extractor:
         purpose_first = LEADING_PURPOSE.match(text_of(doc)[sent_of(span).start_char:span.start_char])
         if purpose_first:
             clause = purpose_first.group(1).lower() + " " + clause
+        generic, category = span_text(span).lower() in self.generic, span.id_
         for rule in self.intent.rules:
-            if rule.scope == "drill" and span.text.lower() in self.generic:
+            if category not in rule.from_ or (rule.scope == "drill" and generic):
                 continue  # "Balance training in tandem stance ... while catching a ball": the heading decides
             words = drill if rule.scope == "drill" else clause
-            if span.id_ in rule.from_ and _has_any(words, rule.cues) and not _has_any(words, rule.unless):
+            if _has_any(words, rule.cues) and not _has_any(words, rule.unless):
                 return rule.to
-        return span.id_
+        return category
 
     def _said_of(self, doc: Doc, span: Span, spans: list[Span]) -> bool:
         """Whether a dose or equipment follows a drill's name before the next drill."""

@@ -173,6 +173,27 @@ def _says_pair(pairs: set[tuple[int, int]], first: frozenset[int], second: froze
     return any(a in first and b in second for a, b in pairs)
 
 
+# the most word sequences a Matcher pattern may stand for and still go to the PhraseMatcher
+PHRASE_EXPANSION_LIMIT = 2000
+
+
+def word_sequences(pattern: list[dict], limit: int) -> list[tuple[str, ...]] | None:
+    """The lowercase word sequences a Matcher pattern matches, when it is only tokens with a
+    LOWER word (or word list), each required or optional ("?"), and they are at most
+    `limit`; None otherwise."""
+    sequences: list[tuple[str, ...]] = [()]
+    for token in pattern:
+        op = token.get("OP")
+        words = _words_of(token.get("LOWER")) if set(token) - {"OP"} == {"LOWER"} else None
+        if words is None or op not in (None, "?"):
+            return None
+        choices = [(w,) for w in sorted(words)] + ([()] if op == "?" else [])
+        if len(sequences) * len(choices) > limit:
+            return None
+        sequences = [s + c for s in sequences for c in choices]
+    return sequences
+
+
 class TriggeredMatcher:
     """The entity ruler's token Matcher, run per doc with only the patterns that can match it.
 
@@ -185,28 +206,57 @@ class TriggeredMatcher:
 
     def __init__(self, vocab, entries: list[tuple[str, list[dict]]]):
         self.vocab = vocab
+        # a pattern that is only a few fixed word sequences ("impaired|decreased|... balance")
+        # is matched by a PhraseMatcher, which costs next to nothing per doc; the Matcher
+        # keeps the rest (operators, other attributes, too many sequences)
+        self.phrases = PhraseMatcher(vocab, attr="LOWER")
+        kept = []
+        for key, pattern in entries:
+            sequences = word_sequences(pattern, PHRASE_EXPANSION_LIMIT)
+            if sequences is None:
+                kept.append((key, pattern))
+            else:
+                self.phrases.add(key, [Doc(vocab, words=list(words)) for words in sequences if words])
+        entries = kept
         self.entries = entries  # (match key, pattern) in the order the ruler added them
         ids = lambda words: frozenset(vocab.strings.add(w) for w in words)  # noqa: E731
         self.required = [[(attr, ids(words)) for attr, words in required_words(pattern)] for _, pattern in entries]
         self.adjacent = [[(ids(a), ids(b)) for a, b in adjacent_words(pattern)] for _, pattern in entries]
+        # each pattern filed under the words of its first required token: only the patterns
+        # filed under a word the doc says are checked further (a pattern with no required
+        # word is always checked)
+        self.by_word: dict[tuple[int, int], list[int]] = {}
+        self.always: list[int] = []
+        for k, required in enumerate(self.required):
+            if not required:
+                self.always.append(k)
+                continue
+            attr, words = required[0]
+            for w in words:
+                self.by_word.setdefault((attr, w), []).append(k)
 
     def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        found = list(self.phrases(doc))
         active = self._active(doc)
         if not active:
-            return []
+            return found
         matcher = Matcher(self.vocab, validate=False)  # validated when the ruler added them
         for key, pattern in active:
             matcher.add(key, [pattern])
-        return matcher(doc)
+        return found + list(matcher(doc))
 
     def _active(self, doc: Doc) -> list[tuple[str, list[dict]]]:
         values = doc.to_array(WORD_ATTR_IDS)
         present = {attr: set(values[:, i].tolist()) for i, attr in enumerate(WORD_ATTR_IDS)}
         lower = values[:, WORD_ATTR_IDS.index(LOWER)].tolist()
         pairs = set(zip(lower, lower[1:]))
-        return [entry for entry, required, adjacent in zip(self.entries, self.required, self.adjacent)
-                if all(not words.isdisjoint(present[attr]) for attr, words in required)
-                and all(_says_pair(pairs, a, b) for a, b in adjacent)]
+        candidates = set(self.always)
+        for attr, words in present.items():
+            for w in words:
+                candidates.update(self.by_word.get((attr, w), ()))
+        return [self.entries[k] for k in sorted(candidates)  # in the ruler's order
+                if all(not words.isdisjoint(present[attr]) for attr, words in self.required[k])
+                and all(_says_pair(pairs, a, b) for a, b in self.adjacent[k])]
 
 
 # a dictation spoken as one long sentence ("... two sets of ten each leg then went to
@@ -226,29 +276,31 @@ SUBORDINATE_BEFORE = {"that", "which", "what", "when", "where", "if", "as", "sin
 
 @Language.component("scribe_clauses")
 def split_clauses(doc: Doc) -> Doc:
+    tokens = list(doc)  # each `doc[i]` makes a new Token; the lists below are read many times
+    lower = [t.lower_ for t in tokens]
     # a line break is a sentence end, whatever spaces come with it ("min:\n Sitting EOM ...",
     # "\n\n- Finger to nose"): the sentencizer only knows a token that is exactly "\n"
-    for t in doc[:-1]:
+    for t in tokens[:-1]:
         if t.is_space and "\n" in t.text:
-            doc[t.i + 1].is_sent_start = True
-    starts = [t.i for t in doc if t.is_sent_start] + [len(doc)]
+            tokens[t.i + 1].is_sent_start = True
+    starts = [t.i for t in tokens if t.is_sent_start] + [len(doc)]
     for begin, end in zip(starts, starts[1:]):
         if end - begin <= LONG_SENTENCE_TOKENS:
             continue
         for i in range(begin + 3, end - 3):
-            words = tuple(t.lower_ for t in doc[i:i + 2])
+            words = (lower[i], lower[i + 1])
             if words in CLAUSE_OPENERS or words[:1] in CLAUSE_OPENERS:
-                nxt = doc[i + len(words) if words in CLAUSE_OPENERS else i + 1]
-                if nxt.lower_ in SAME_DRILL_AFTER_THEN:
+                nxt = lower[i + len(words) if words in CLAUSE_OPENERS else i + 1]
+                if nxt in SAME_DRILL_AFTER_THEN:
                     continue  # "semi tandem eyes open then eyes closed three by thirty": one drill
-                prev = doc[i - 1] if doc[i - 1].lower_ != "and" else doc[i - 2]
-                if prev.lower_ in POSITION_WORDS and nxt.lower_ in POSITION_WORDS:
+                prev = lower[i - 1] if lower[i - 1] != "and" else lower[i - 2]
+                if prev in POSITION_WORDS and nxt in POSITION_WORDS:
                     continue  # "whole body movements seated and then standing two sets of ten": one drill in two positions
-                if words[0] == "we" and (doc[i - 1].is_punct or doc[i - 1].lower_ in SUBORDINATE_BEFORE
-                                         or nxt.lower_ in ("that", "it", "this", "them", "those", "but")):
+                if words[0] == "we" and (tokens[i - 1].is_punct or lower[i - 1] in SUBORDINATE_BEFORE
+                                         or nxt in ("that", "it", "this", "them", "those", "but")):
                     continue  # "..., we started that but stopped after two laps": the same drill
-                if not doc[i - 1].is_punct or doc[i - 1].text == ",":
-                    doc[i].is_sent_start = True
+                if not tokens[i - 1].is_punct or tokens[i - 1].text == ",":
+                    tokens[i].is_sent_start = True
     return doc
 
 

@@ -191,6 +191,10 @@ WRITTEN_CODE = re.compile(r"\b(97|95)[- ](\d)[- ]?(\d\d)\b")
 WRITTEN_HALF = re.compile(r"\b(\d{1,3}) and a half\b", re.I)
 
 
+# the words a rule of `normalize` can start at
+NUMBER_LEADS = frozenset(DIGIT_WORDS) | frozenset(TENS_WORDS) | frozenset(SCALE_WORDS) | {"point", "modifier", "modifiers", "mod"}
+
+
 def normalize(text: str) -> NormalizedText:
     """Return `text` with spoken numbers as digits and a map back to the original."""
     rules = number_rules()
@@ -200,6 +204,9 @@ def normalize(text: str) -> NormalizedText:
     while i < len(tokens):
         tok, start, _ = tokens[i]
         low = tok.lower()
+        if low.split("-", 1)[0] not in NUMBER_LEADS:
+            i += 1  # every rule below starts at a number word, "point" or "modifier"
+            continue
         cpt = _spoken_cpt(tokens, i) if low.split("-")[0] in ("ninety", "nine") else None
         if cpt:
             code, used = cpt
