@@ -33,7 +33,7 @@ from . import components  # noqa: F401  (registers the scribe_* factories)
 from .components import (ASSESSMENT_SECTION, LONG_SENTENCE_TOKENS, RUN_ON_CUE_TOKENS, TriggeredMatcher, ents_of, plan_sections,
                          run_on_window, sent_of, sentences, span_text, spans_of, text_of)
 from .normalize import NormalizedText, normalize
-from .numbers import CODE_NUMBER, CPT_FAMILY, MINUTES, SCORE, UNIT_CANON, UNITS, find_params
+from .numbers import CODE_NUMBER, CPT_FAMILY, MINUTES, SCORE, SHORT_CODE, UNIT_CANON, UNITS, find_params
 from .rules import entity_patterns, intent_rules, phrases, ruler_patterns, unnamed_drills
 
 STATUS_PRIORITY = {"performed": 0, "not_performed": 1, "historical": 2, "planned": 3}
@@ -253,9 +253,6 @@ TOTAL_NAMED = re.compile(r"\b(?:time|treatment|tx|session|visit)\b", re.I)
 # abbreviations that name a code only where a line opens with them and their minutes ("TA" is
 # also the tibialis anterior)
 LINE_CODE_ABBREVIATIONS = {"ta": "97530"}
-# "two units of one twelve and one of five thirty": a code said by its last three digits
-# (read by the number parser as "1 12") after a count of units
-SHORT_CODE = re.compile(r"\b(?:units?|\d|one|two|three)\s+(?:of|for)\s+(?:the\s+)?(\d)\s?(\d{2})\b(?!\s*(?:min|mins|minutes|sec|secs|seconds|%|percent|/|\.\d))", re.I)
 LINE_CODE_ABBREVIATION = re.compile(r"(?m)^[ \t]*(?:[-*][ \t]*)?(TA)[ \t]*(?:x[ \t]*)?\d+[ \t]*(?:min|mins|minutes)\b")
 _PART = r"(?:hands?|forearms?|wrists?|knees?|shoulders?|neck|low back|back|ankles?|feet|foot|hips?|elbows?|legs?|arms?)"
 BODY_PARTS = re.compile(r"^\s*(?:(?:r|l|rt|lt|right|left|b|bil|bilateral)\s+)?" + _PART + r"(?:\s+(?:and|&|/)\s+" + _PART + r")?\s*$", re.I)

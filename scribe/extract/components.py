@@ -39,13 +39,12 @@ STATUS_OF = {
 def sentences(doc: Doc) -> list[Span]:
     """The doc's sentences, computed once per doc (spaCy's `Span.sent` walks the doc on
     every call, which was most of the extraction time)."""
-    cached = doc.user_data.get("scribe_sents")
-    if cached is None:
-        sents = list(doc.sents)
-        cached = doc.user_data["scribe_sents"] = ([s.start for s in sents], sents)
+    sents = doc.user_data.get("scribe_sents")
+    if sents is None:
+        sents = doc.user_data["scribe_sents"] = list(doc.sents)
         # the sentence of each token (and of the end of the doc): sent_of looks it up
         doc.user_data["scribe_sent_at"] = [sent for sent in sents for _ in range(len(sent))] + sents[-1:]
-    return cached[1]
+    return sents
 
 
 def text_of(doc: Doc) -> str:
@@ -195,13 +194,13 @@ def word_sequences(pattern: list[dict], limit: int) -> list[tuple[str, ...]] | N
 
 
 class TriggeredMatcher:
-    """The entity ruler's token Matcher, run per doc with only the patterns that can match it.
+    """The entity ruler's token Matcher, made cheap per doc; it finds what spaCy's Matcher
+    holding every pattern finds.
 
     spaCy's Matcher tries every pattern at every token, which was most of the pipeline's
-    time. A pattern with a required word (or a pair of neighbouring words) that the doc
-    lacks cannot match, and leaving it out changes neither the other patterns' matches
-    nor their order (the Matcher keeps the patterns' order), so the ruler's entities are
-    the same.
+    time. A pattern that is only fixed word sequences goes to a PhraseMatcher instead. Of
+    the rest, a pattern with a required word (or a pair of neighbouring words) that the doc
+    lacks cannot match, so each doc's Matcher holds only the others, in the ruler's order.
     """
 
     def __init__(self, vocab, entries: list[tuple[str, list[dict]]]):
@@ -217,8 +216,7 @@ class TriggeredMatcher:
                 kept.append((key, pattern))
             else:
                 self.phrases.add(key, [Doc(vocab, words=list(words)) for words in sequences if words])
-        entries = kept
-        self.entries = entries  # (match key, pattern) in the order the ruler added them
+        self.entries = entries = kept  # (match key, pattern) in the order the ruler added them
         ids = lambda words: frozenset(vocab.strings.add(w) for w in words)  # noqa: E731
         self.required = [[(attr, ids(words)) for attr, words in required_words(pattern)] for _, pattern in entries]
         self.adjacent = [[(ids(a), ids(b)) for a, b in adjacent_words(pattern)] for _, pattern in entries]

@@ -119,6 +119,9 @@ def find_params(text: str, blocked: list[tuple[int, int]]) -> list[Param]:
 MINUTES = re.compile(rf"\b(\d+)(?:\s*[- ]?{MIN}|'(?![a-z]))", re.I)
 CPT_FAMILY = "97"  # physical medicine and rehabilitation codes, the only ones a PT/OT note bills
 CODE_NUMBER = re.compile(rf"\b{CPT_FAMILY}\d{{3}}\b")
+# "two units of one twelve and one of five thirty": a code said by its last three digits
+# (read by the number parser as "1 12") after a count of units
+SHORT_CODE = re.compile(r"\b(?:units?|\d|one|two|three)\s+(?:of|for)\s+(?:the\s+)?(\d)\s?(\d{2})\b(?!\s*(?:min|mins|minutes|sec|secs|seconds|%|percent|/|\.\d))", re.I)
 UNITS = re.compile(r"\b(\d+)\s*(?:units?|u)\b", re.I)
 SCORE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:/|out of|over|of|on)\s*(\d+(?:\.\d+)?)(?![\d/])"
